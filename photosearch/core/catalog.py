@@ -1,0 +1,351 @@
+"""The SQLite catalog: one row per photo, its vector, and what went wrong.
+
+Vectors live in the same database as the photo rows, so a photo and its vector
+are committed together or not at all: after any crash the catalog and the stored
+vectors agree. Every vector change is stamped with a growing sequence number and
+every removal leaves a tombstone, so the HNSW index (a cache on top) can catch up
+from any saved point by replaying what changed since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+PENDING, INDEXED, FAILED = 0, 1, 2
+STATUS_NAMES = {PENDING: "pending", INDEXED: "indexed", FAILED: "failed"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photos(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT,
+    status INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    width INTEGER,
+    height INTEGER,
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS photos_status ON photos(status);
+CREATE INDEX IF NOT EXISTS photos_size ON photos(size);
+CREATE TABLE IF NOT EXISTS vectors(
+    photo_id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    vec BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
+CREATE TABLE IF NOT EXISTS tombstones(photo_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS labels(
+    photo_id INTEGER NOT NULL,
+    class INTEGER NOT NULL,
+    prob REAL NOT NULL,
+    PRIMARY KEY(photo_id, class)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_class ON labels(class, prob);
+CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Known:
+    id: int
+    size: int
+    mtime_ns: int
+    status: int
+    fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    status: int
+    error: str | None
+    width: int | None
+    height: int | None
+
+
+@dataclass
+class Indexed:
+    id: int
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    width: int
+    height: int
+    vector: np.ndarray
+    labels: list[tuple[int, float]] | None = None
+
+
+@dataclass
+class Failed:
+    id: int
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    error: str
+
+
+class Catalog:
+    """One per library and process; each thread gets its own SQLite connection."""
+
+    def __init__(self, path: Path, dim: int | None = None, vector_dtype: str = "float16", readonly: bool = False):
+        self.path = Path(path)
+        self.dtype = np.dtype(vector_dtype)
+        self.dim = dim
+        self.readonly = readonly
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        if not readonly:
+            has_schema = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'").fetchone()
+            if not has_schema:
+                self.conn.executescript(_SCHEMA)
+            with self.transaction() as c:
+                c.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+                c.execute("INSERT OR IGNORE INTO meta VALUES('seq', '0')")
+
+    # -- connections -------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.readonly:
+                uri = f"{self.path.absolute().as_uri()}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            c.execute("COMMIT")
+
+    def check(self) -> str | None:
+        """None if the database is sound, else what SQLite found wrong."""
+        try:
+            row = self.conn.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return None if row and row[0] == "ok" else str(row[0] if row else "unknown problem")
+
+    # -- meta --------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, str(value)))
+
+    @property
+    def seq(self) -> int:
+        return int(self.meta("seq", "0"))
+
+    def _next_seq(self, c: sqlite3.Connection) -> int:
+        seq = int(c.execute("SELECT value FROM meta WHERE key='seq'").fetchone()[0]) + 1
+        c.execute("UPDATE meta SET value=? WHERE key='seq'", (str(seq),))
+        return seq
+
+    # -- scanning ----------------------------------------------------------
+    def known(self) -> dict[str, Known]:
+        rows = self.conn.execute("SELECT path, id, size, mtime_ns, status, fingerprint FROM photos")
+        return {r[0]: Known(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def add_pending(self, files: Iterable[tuple[str, int, int]]) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO photos(path, size, mtime_ns, status) VALUES(?, ?, ?, 0)"
+                " ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, status=0",
+                files,
+            )
+
+    def mark_pending(self, changes: Iterable[tuple[int, int, int]]) -> None:
+        """(id, size, mtime_ns) of files whose content changed: embed them again."""
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET status=0, size=?, mtime_ns=? WHERE id=?",
+                          [(s, m, i) for i, s, m in changes])
+
+    def move(self, moves: Iterable[tuple[int, str, int]]) -> None:
+        """(id, new_path, mtime_ns): same content under a new name; keep its vector."""
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET path=?, mtime_ns=? WHERE id=?", [(p, m, i) for i, p, m in moves])
+
+    def remove(self, ids: Iterable[int]) -> int:
+        ids = list(ids)
+        if not ids:
+            return 0
+        with self.transaction() as c:
+            seq = self._next_seq(c)
+            params = [(i,) for i in ids]
+            had_vector = [i for (i,) in params if c.execute("SELECT 1 FROM vectors WHERE photo_id=?", (i,)).fetchone()]
+            c.executemany("DELETE FROM vectors WHERE photo_id=?", params)
+            c.executemany("DELETE FROM labels WHERE photo_id=?", params)
+            c.executemany("DELETE FROM photos WHERE id=?", params)
+            c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had_vector])
+        return len(ids)
+
+    def set_scan_problems(self, problems: Iterable[tuple[str, str]]) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM scan_problems")
+            c.executemany("INSERT OR REPLACE INTO scan_problems VALUES(?, ?)", problems)
+
+    # -- indexing ----------------------------------------------------------
+    def pending(self) -> list[tuple[int, str]]:
+        return self.conn.execute("SELECT id, path FROM photos WHERE status=0 ORDER BY id").fetchall()
+
+    def store(self, indexed: list[Indexed], failed: list[Failed]) -> int:
+        """Record a batch of results atomically; returns the batch's sequence number."""
+        now = time.time()
+        with self.transaction() as c:
+            seq = self._next_seq(c)
+            c.executemany(
+                "UPDATE photos SET status=1, error=NULL, size=?, mtime_ns=?, fingerprint=?,"
+                " width=?, height=?, indexed_at=? WHERE id=?",
+                [(r.size, r.mtime_ns, r.fingerprint, r.width, r.height, now, r.id) for r in indexed],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES(?, ?, ?)",
+                [(r.id, seq, self._blob(r.vector)) for r in indexed],
+            )
+            labelled = [r for r in indexed if r.labels is not None]
+            c.executemany("DELETE FROM labels WHERE photo_id=?", [(r.id,) for r in labelled])
+            c.executemany(
+                "INSERT INTO labels VALUES(?, ?, ?)",
+                [(r.id, int(k), float(p)) for r in labelled for k, p in r.labels],
+            )
+            # a file that failed after once succeeding must also leave the index
+            failed_ids = [(r.id,) for r in failed]
+            had = [i for (i,) in failed_ids if c.execute("SELECT 1 FROM vectors WHERE photo_id=?", (i,)).fetchone()]
+            c.executemany("DELETE FROM vectors WHERE photo_id=?", failed_ids)
+            c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had])
+            c.executemany(
+                "UPDATE photos SET status=2, error=?, size=?, mtime_ns=?, fingerprint=?, indexed_at=? WHERE id=?",
+                [(r.error, r.size, r.mtime_ns, r.fingerprint, now, r.id) for r in failed],
+            )
+        return seq
+
+    def _blob(self, vector: np.ndarray) -> bytes:
+        return np.asarray(vector, dtype=self.dtype).tobytes()
+
+    def _unblob(self, blobs: list[bytes]) -> np.ndarray:
+        if not blobs:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=self.dtype).reshape(len(blobs), -1).astype(np.float32)
+
+    # -- vectors -----------------------------------------------------------
+    def vectors_since(self, seq: int, chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) changed after `seq`, in chunks (all of them for seq=-1)."""
+        cur = self.conn.execute("SELECT photo_id, vec FROM vectors WHERE seq > ? ORDER BY photo_id", (seq,))
+        while rows := cur.fetchmany(chunk):
+            yield np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), self._unblob([r[1] for r in rows])
+
+    def tombstones_since(self, seq: int) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT photo_id FROM tombstones WHERE seq > ?", (seq,))]
+
+    def prune_tombstones(self, upto_seq: int) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM tombstones WHERE seq <= ?", (upto_seq,))
+
+    def vectors(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Stored vectors of the given photos (those that have one), in the given order."""
+        ids = [int(i) for i in ids]
+        found = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            q = f"SELECT photo_id, vec FROM vectors WHERE photo_id IN ({','.join('?' * len(part))})"
+            found.update(self.conn.execute(q, part).fetchall())
+        keep = [i for i in ids if i in found]
+        return np.asarray(keep, dtype=np.int64), self._unblob([found[i] for i in keep])
+
+    def vector_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    # -- lookups -----------------------------------------------------------
+    def _photo(self, row) -> Photo | None:
+        return Photo(*row) if row else None
+
+    _COLS = "id, path, size, mtime_ns, status, error, width, height"
+
+    def photo(self, photo_id: int) -> Photo | None:
+        return self._photo(self.conn.execute(f"SELECT {self._COLS} FROM photos WHERE id=?", (photo_id,)).fetchone())
+
+    def photo_by_path(self, path: str) -> Photo | None:
+        return self._photo(self.conn.execute(f"SELECT {self._COLS} FROM photos WHERE path=?", (path,)).fetchone())
+
+    def paths(self, ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in ids]
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            q = f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(part))})"
+            out.update(self.conn.execute(q, part).fetchall())
+        return out
+
+    def counts(self) -> dict[str, int]:
+        out = {name: 0 for name in STATUS_NAMES.values()}
+        for status, n in self.conn.execute("SELECT status, COUNT(*) FROM photos GROUP BY status"):
+            out[STATUS_NAMES.get(status, str(status))] = n
+        out["total"] = sum(out.values())
+        return out
+
+    def count_under(self, folder: str) -> int:
+        prefix = folder.rstrip("/\\") + "/"
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM photos WHERE substr(path, 1, ?) = ?", (len(prefix), prefix)
+        ).fetchone()[0]
+
+    def errors(self) -> list[tuple[str, str]]:
+        rows = self.conn.execute("SELECT path, error FROM photos WHERE status=2 ORDER BY path").fetchall()
+        rows += self.conn.execute("SELECT path, reason FROM scan_problems ORDER BY path").fetchall()
+        return rows
+
+    def labels(self, photo_id: int) -> list[tuple[int, float]]:
+        return self.conn.execute(
+            "SELECT class, prob FROM labels WHERE photo_id=? ORDER BY prob DESC", (photo_id,)
+        ).fetchall()
+
+    def photos_with_classes(self, classes: Iterable[int], min_prob: float = 0.0) -> list[tuple[int, int, float]]:
+        classes = [int(c) for c in classes]
+        if not classes:
+            return []
+        q = (f"SELECT photo_id, class, prob FROM labels WHERE class IN ({','.join('?' * len(classes))})"
+             " AND prob >= ? ORDER BY prob DESC")
+        return self.conn.execute(q, [*classes, min_prob]).fetchall()

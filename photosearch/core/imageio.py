@@ -1,0 +1,180 @@
+"""Decode photos fast and safely.
+
+A model wants ~224 pixels; a camera JPEG has 4000. JPEG draft mode lets libjpeg
+decode at 1/2, 1/4 or 1/8 scale directly, which is most of the indexing speed.
+Every Pillow mode ends up as 8-bit RGB, transparency composited on white, EXIF
+orientation applied, and hostile files are refused before they allocate memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .errors import ImageError
+
+# Our own, explicit limit: above it a file is refused whatever its format.
+MAX_PIXELS = 200_000_000
+# Pillow's own bomb check is a warning below 2x its limit; ours runs first, so
+# raise Pillow's to keep it only as a backstop.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+
+try:  # optional extra: photosearch[heif]
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    IMAGE_EXTENSIONS = IMAGE_EXTENSIONS | {".heic", ".heif"}
+except ImportError:
+    pass
+
+_SWAPS_AXES = {5, 6, 7, 8}
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # RGB, oriented, possibly reduced
+    width: int  # full-size dimensions, after orientation
+    height: int
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or a format photosearch cannot read"
+    if isinstance(exc, Image.DecompressionBombError):
+        return "image is too large (possible decompression bomb)"
+    text = str(exc).strip() or type(exc).__name__
+    if "truncated" in text.lower() or isinstance(exc, EOFError):
+        return "file is truncated"
+    return text.splitlines()[0][:200]
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # Pillow's own conversion of 16-bit and float data clips; scale instead.
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        if mode == "F" and arr.max() <= 1.0:
+            hi = 1.0
+        arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    return img.convert("RGB")
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(0x0112, 1)
+        return value if isinstance(value, int) and 1 <= value <= 8 else 1
+    except Exception:  # corrupt EXIF must not cost us the image
+        return 1
+
+
+def open_image(source) -> Image.Image:
+    """Open (not decode) a path, bytes or file object, refusing oversized images."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = io.BytesIO(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(source)
+    except Exception as exc:
+        raise ImageError(_describe(exc)) from exc
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise ImageError("image has no pixels")
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"image is too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} MP)")
+    return img
+
+
+def decode(source, min_side: int | None = None) -> Decoded:
+    """Decode an image as RGB with its EXIF orientation applied.
+
+    With `min_side`, the decoder may return a reduced image whose shorter side is
+    still at least `min_side` (JPEG draft mode, or a cheap box reduction), which is
+    all a model or a thumbnail needs.
+    """
+    img = open_image(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)
+            orientation = _orientation(img)
+            w, h = img.size
+            if orientation in _SWAPS_AXES:
+                w, h = h, w
+            if min_side and img.format == "JPEG" and min(w, h) > min_side:
+                scale = min_side / min(w, h)
+                img.draft("RGB", (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale))))
+            img.load()
+            if min_side:
+                factor = min(img.size) // (2 * min_side)
+                if factor >= 2:
+                    img = img.reduce(factor)
+            img = _to_rgb(img)
+            if orientation != 1:
+                img = _transpose(img, orientation)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(_describe(exc)) from exc
+    return Decoded(img, w, h)
+
+
+_TRANSPOSE = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+
+
+def _transpose(img: Image.Image, orientation: int) -> Image.Image:
+    for op in _TRANSPOSE.get(orientation, []):
+        img = img.transpose(op)
+    return img
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason for a failure, for the catalog and for messages."""
+    return str(exc) if isinstance(exc, ImageError) else _describe(exc)
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def read_bytes(path: str | Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ImageError(f"cannot read {path}: {_describe(exc)}") from exc

@@ -1,0 +1,300 @@
+"""The indexing pipeline: scan -> decode pool -> batched embedding -> catalog + index.
+
+Decoding (Pillow, mostly outside the GIL) runs in a bounded thread pool that stays
+a few batches ahead of the model; the model runs batches on this thread and ONNX
+Runtime spreads each batch over all cores. Results are committed batch by batch,
+so a cancel or a crash loses at most the batch in flight, and the next run picks
+up the photos still marked pending.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .catalog import Failed, Indexed
+from .embedder import Embedder, default_threads
+from .errors import LibraryIncompatible
+from .imageio import decode, describe_error
+from .library import Library
+from .preprocess import Preprocess
+from .scanner import ScanOptions, fingerprint_bytes, scan
+from .vectors import VectorIndex
+
+TOP_LABELS = 5
+
+
+@dataclass
+class Progress:
+    phase: str  # "scanning", "indexing", "saving", "done"
+    done: int = 0
+    total: int = 0
+    failed: int = 0
+    rate: float = 0.0  # photos per second
+    eta: float | None = None  # seconds
+    current: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class IndexSummary:
+    added: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    failed: int = 0
+    vanished: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    provider: str = ""
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.embedded / self.embed_seconds if self.embed_seconds > 0 else 0.0
+
+
+@dataclass
+class _Decoded:
+    id: int
+    path: str
+    tensor: np.ndarray | None = None
+    size: int = 0
+    mtime_ns: int = 0
+    fingerprint: str | None = None
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+    vanished: bool = False
+
+
+def load_for_model(photo_id: int, path: str, pre: Preprocess) -> _Decoded:
+    """Read, fingerprint, decode and preprocess one file (runs in a pool thread)."""
+    out = _Decoded(photo_id, path)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+    except FileNotFoundError:
+        out.vanished = True
+        return out
+    except OSError as exc:
+        out.error = describe_error(exc)
+        return out
+    # size and mtime of what was actually read, so a file rewritten meanwhile is
+    # seen as changed on the next scan
+    out.size, out.mtime_ns = len(data), st.st_mtime_ns
+    out.fingerprint = fingerprint_bytes(data)
+    if not data:
+        out.error = "empty file"
+        return out
+    try:
+        decoded = decode(data, min_side=pre.min_side)
+        out.tensor = pre(decoded.image)
+        out.width, out.height = decoded.width, decoded.height
+    except Exception as exc:  # any decoder failure is the file's problem, not ours
+        out.error = describe_error(exc)
+    return out
+
+
+def top_labels(logits: np.ndarray, k: int = TOP_LABELS) -> list[list[tuple[int, float]]]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    top = np.argsort(-p, axis=1)[:, :k]
+    return [[(int(c), float(p[i, c])) for c in row] for i, row in enumerate(top)]
+
+
+class _Clock:
+    def __init__(self, total: int, now: Callable[[], float]):
+        self.total, self.now = total, now
+        self.start = now()
+        self.window: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
+
+    def rate(self, done: int) -> float:
+        t = self.now()
+        self.window.append((t, done))
+        t0, d0 = self.window[0]
+        if t - t0 > 0.5:
+            return (done - d0) / (t - t0)
+        return done / (t - self.start) if t > self.start else 0.0
+
+
+def apply_model(library: Library, embedder: Embedder) -> None:
+    """Record the model in a new library, or refuse a library built with another."""
+    config = library.config
+    spec = embedder.spec
+    if config.model and config.model.get("sha256") != spec.sha256 and library.catalog.vector_count():
+        raise LibraryIncompatible(
+            f"library {config.name!r} was indexed with model {config.model.get('name')!r}, not {spec.name!r}; "
+            "re-index it with the new model (photosearch index --reindex) or use the old model"
+        )
+    if config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != embedder.dim:
+        config.model = spec.describe()
+        config.dim = embedder.dim
+        library.catalog.dim = embedder.dim
+        library.save_config()
+
+
+def index_library(
+    library: Library,
+    embedder: Embedder,
+    *,
+    cancel: threading.Event | None = None,
+    pause: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    rescan: bool = True,
+    workers: int | None = None,
+    checkpoint_seconds: float = 30.0,
+    now: Callable[[], float] = time.monotonic,
+) -> IndexSummary:
+    """Bring a library up to date with its folders. Safe to cancel at any point."""
+    if not library.writable:
+        raise ValueError("index_library needs a library opened for writing")
+    cancel = cancel or threading.Event()
+    report = on_progress or (lambda p: None)
+    summary = IndexSummary(provider=embedder.provider)
+    started = now()
+    catalog = library.catalog
+
+    apply_model(library, embedder)
+    index = library.index or library.open_index()
+    library.set_index(index)
+    summary.notices.extend(library.notices)
+
+    if rescan:
+        report(Progress("scanning", message="Looking for new and changed photos"))
+        config = library.config
+        result = scan(
+            config.roots,
+            catalog.known(),
+            ScanOptions(exclude=config.exclude, skip_hidden=config.skip_hidden),
+            cancel=cancel,
+            on_file=lambda n: report(Progress("scanning", done=n, message=f"Found {n} photos")),
+        )
+        if cancel.is_set():  # a partial walk must not be mistaken for deletions
+            summary.cancelled = True
+            summary.seconds = now() - started
+            return summary
+        catalog.move((i, f.path, f.mtime_ns) for i, f in result.moved)
+        if result.gone:
+            catalog.remove(result.gone)
+            index.remove(result.gone)
+            index.note_seq(catalog.seq)
+        catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
+        catalog.mark_pending((i, f.size, f.mtime_ns) for i, f in result.changed)
+        catalog.set_scan_problems(result.problems)
+        summary.added, summary.changed = len(result.new), len(result.changed)
+        summary.moved, summary.removed = len(result.moved), len(result.gone)
+        summary.unchanged, summary.problems = result.unchanged, result.problems
+
+    todo = catalog.pending()
+    _embed_all(library, index, embedder, todo, summary, cancel, pause, report,
+               workers or default_threads(), checkpoint_seconds, now)
+
+    report(Progress("saving", done=summary.embedded, total=len(todo), failed=summary.failed,
+                    message="Saving the search index"))
+    index.save(catalog)
+    summary.seconds = now() - started
+    report(Progress("done", done=summary.embedded + summary.failed, total=len(todo), failed=summary.failed,
+                    rate=summary.rate))
+    return summary
+
+
+def _embed_all(library, index: VectorIndex, embedder: Embedder, todo, summary: IndexSummary,
+               cancel, pause, report, workers: int, checkpoint_seconds: float, now) -> None:
+    if not todo:
+        return
+    catalog = library.catalog
+    pre = embedder.spec.preprocess
+    batch_size = embedder.batch_size
+    clock = _Clock(len(todo), now)
+    last_checkpoint = now()
+    batch: list[_Decoded] = []
+    failed: list[Failed] = []
+    vanished: list[int] = []
+
+    def flush() -> None:
+        nonlocal batch, failed, vanished, last_checkpoint
+        indexed: list[Indexed] = []
+        if batch:
+            t0 = now()
+            out = embedder.embed(np.stack([d.tensor for d in batch]))
+            summary.embed_seconds += now() - t0
+            labels = top_labels(out.logits) if out.logits is not None and out.logits.shape[1] >= 2 else None
+            for i, d in enumerate(batch):
+                indexed.append(Indexed(d.id, d.size, d.mtime_ns, d.fingerprint, d.width, d.height,
+                                       out.vectors[i], labels[i] if labels else None))
+        if indexed or failed:
+            seq = catalog.store(indexed, failed)
+            if indexed:
+                index.add(np.array([r.id for r in indexed]), np.stack([r.vector for r in indexed]))
+            index.remove([f.id for f in failed])
+            index.note_seq(seq)
+        if vanished:
+            catalog.remove(vanished)
+            index.remove(vanished)
+            index.note_seq(catalog.seq)
+        summary.embedded += len(indexed)
+        summary.failed += len(failed)
+        summary.vanished += len(vanished)
+        batch, failed, vanished = [], [], []
+        if now() - last_checkpoint >= checkpoint_seconds:
+            report(Progress("saving", message="Saving a checkpoint"))
+            index.save(catalog)
+            last_checkpoint = now()
+
+    window = max(2 * workers, 3 * batch_size)
+    pending: collections.deque[Future] = collections.deque()
+    items = iter(todo)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosearch-decode") as pool:
+        def top_up() -> None:
+            while len(pending) < window:
+                item = next(items, None)
+                if item is None:
+                    return
+                pending.append(pool.submit(load_for_model, item[0], item[1], pre))
+
+        try:
+            top_up()
+            while pending:
+                if cancel.is_set():
+                    summary.cancelled = True
+                    break
+                if pause is not None and pause.is_set():
+                    pause_started = now()
+                    while pause.is_set() and not cancel.is_set():
+                        time.sleep(0.05)
+                    clock.start += now() - pause_started
+                    continue
+                d = pending.popleft().result()
+                top_up()
+                if d.vanished:
+                    vanished.append(d.id)
+                elif d.error is not None:
+                    failed.append(Failed(d.id, d.size, d.mtime_ns, d.fingerprint, d.error))
+                else:
+                    batch.append(d)
+                if len(batch) >= batch_size or (not pending and (batch or failed or vanished)):
+                    flush()
+                    done = summary.embedded + summary.failed + summary.vanished
+                    rate = clock.rate(done)
+                    report(Progress("indexing", done=done, total=len(todo), failed=summary.failed, rate=rate,
+                                    eta=(len(todo) - done) / rate if rate > 0 else None, current=d.path))
+        finally:
+            for f in pending:
+                f.cancel()
+        # on cancel, what was already decoded is not thrown away
+        if batch or failed or vanished:
+            flush()

@@ -1,0 +1,270 @@
+"""Named libraries: a set of folders, a model, and a storage folder of their own.
+
+    <data>/libraries/<name>/library.json    folders, model, dimension, index settings
+                            catalog.sqlite  photos + vectors (WAL)
+                            index.hnsw      HNSW index (a cache of the vectors)
+                            index.json      what the saved index reflects
+                            writer.lock     one writer at a time
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .catalog import SCHEMA_VERSION, Catalog
+from .errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
+from .fsutil import read_json, write_json_atomic
+from .lock import WriterLock
+from .paths import AppDirs
+from .vectors import IndexParams, VectorIndex
+
+CONFIG_VERSION = 1
+_NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
+
+
+@dataclass
+class LibraryConfig:
+    name: str
+    roots: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    skip_hidden: bool = True
+    model: dict | None = None  # ModelSpec.describe() of the model the vectors come from
+    dim: int | None = None
+    vector_dtype: str = "float16"
+    index: dict = field(default_factory=lambda: IndexParams().to_dict())
+    created: float = field(default_factory=time.time)
+    version: int = CONFIG_VERSION
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LibraryConfig":
+        if int(d.get("version", 1)) > CONFIG_VERSION:
+            raise LibraryIncompatible(
+                f"library {d.get('name')!r} was written by a newer photosearch; update photosearch to open it"
+            )
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not _NAME_RE.match(name) or name in (".", ".."):
+        raise PhotosearchError(
+            f"invalid library name {name!r}: use letters, digits, spaces and . _ - @ + (at most 64)"
+        )
+    return name
+
+
+def check_folder(folder: str | Path) -> str:
+    path = Path(folder).expanduser()
+    if not path.exists():
+        raise FolderError(f"folder does not exist: {folder}")
+    if not path.is_dir():
+        raise FolderError(f"not a folder: {folder}")
+    return str(path.resolve())
+
+
+class Library:
+    """An open library. Readers and the single writer each open their own."""
+
+    def __init__(self, folder: Path, config: LibraryConfig, writable: bool):
+        self.folder = Path(folder)
+        self.config = config
+        self.writable = writable
+        self._lock = WriterLock(self.folder / "writer.lock", f"library {config.name!r}")
+        if writable:
+            self._lock.acquire()
+        try:
+            self.catalog = Catalog(self.folder / "catalog.sqlite", dim=config.dim, vector_dtype=config.vector_dtype)
+            problem = self.catalog.check()
+            if problem:
+                raise LibraryIncompatible(
+                    f"the catalog of library {config.name!r} is damaged ({problem}); "
+                    "delete the library and index again"
+                )
+            if int(self.catalog.meta("schema", "1")) > SCHEMA_VERSION:
+                raise LibraryIncompatible(f"library {config.name!r} was written by a newer photosearch")
+        except BaseException:
+            self._lock.release()
+            raise
+        self._index: VectorIndex | None = None
+        self.notices: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.folder / "library.json"
+
+    def save_config(self) -> None:
+        write_json_atomic(self.config_file, self.config.to_dict())
+
+    def reload_config(self) -> None:
+        self.config = LibraryConfig.from_dict(read_json(self.config_file))
+
+    @property
+    def index(self) -> VectorIndex | None:
+        """The search index, loaded (and repaired if need be) on first use."""
+        if self._index is None and self.config.dim:
+            self._index = self.open_index()
+        return self._index
+
+    def open_index(self, on_notice: Callable[[str], None] | None = None) -> VectorIndex:
+        index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index))
+        index.open(self.catalog, on_notice=on_notice or self.notices.append)
+        if self.writable:
+            # persist a repaired or caught-up index at once
+            index.save(self.catalog)
+        return index
+
+    def set_index(self, index: VectorIndex | None) -> None:
+        self._index = index
+
+    def refresh(self) -> None:
+        """Catch up with changes another process (the indexer) has committed."""
+        if self._index is not None and not self.writable:
+            self._index._replay(self.catalog)
+        elif self._index is None and not self.writable:
+            self.reload_config()
+            self.catalog.dim = self.config.dim
+
+    def reset_vectors(self) -> None:
+        """Forget every vector (another model is coming): all photos become pending."""
+        with self.catalog.transaction() as c:
+            c.execute("DELETE FROM vectors")
+            c.execute("DELETE FROM tombstones")
+            c.execute("DELETE FROM labels")
+            c.execute("UPDATE photos SET status=0")
+        for f in ("index.hnsw", "index.json"):
+            (self.folder / f).unlink(missing_ok=True)
+        self._index = None
+
+    def close(self) -> None:
+        self.catalog.close()
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Libraries:
+    """All libraries under one data folder, and the default one."""
+
+    def __init__(self, dirs: AppDirs):
+        self.dirs = dirs
+
+    def folder(self, name: str) -> Path:
+        return self.dirs.libraries / check_name(name)
+
+    def names(self) -> list[str]:
+        root = self.dirs.libraries
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / "library.json").is_file())
+
+    def config(self, name: str) -> LibraryConfig:
+        folder = self.folder(name)
+        if not (folder / "library.json").is_file():
+            raise LibraryNotFound(self._not_found(name))
+        try:
+            return LibraryConfig.from_dict(read_json(folder / "library.json"))
+        except ValueError as exc:
+            raise LibraryIncompatible(f"library {name!r} has a damaged library.json: {exc}") from exc
+
+    def _not_found(self, name: str) -> str:
+        known = self.names()
+        hint = f"; known libraries: {', '.join(known)}" if known else "; create one with 'photosearch library create'"
+        return f"no library named {name!r}{hint}"
+
+    def settings(self) -> dict:
+        try:
+            return read_json(self.dirs.settings_file, default={})
+        except ValueError:
+            return {}
+
+    def update_settings(self, **values) -> None:
+        settings = self.settings()
+        settings.update(values)
+        write_json_atomic(self.dirs.settings_file, settings)
+
+    def default_name(self) -> str | None:
+        names = self.names()
+        chosen = self.settings().get("default_library")
+        if chosen in names:
+            return chosen
+        return names[0] if len(names) == 1 else None
+
+    def resolve(self, name: str | None) -> str:
+        if name:
+            if name not in self.names():
+                raise LibraryNotFound(self._not_found(name))
+            return name
+        default = self.default_name()
+        if default:
+            return default
+        if not self.names():
+            raise LibraryNotFound("no library yet; create one with 'photosearch library create NAME FOLDER...'")
+        raise LibraryNotFound(f"several libraries exist ({', '.join(self.names())}); choose one with --library NAME")
+
+    def create(self, name: str, roots: list[str], model: dict | None = None) -> LibraryConfig:
+        name = check_name(name)
+        folder = self.folder(name)
+        if (folder / "library.json").exists():
+            raise LibraryExists(f"a library named {name!r} already exists")
+        config = LibraryConfig(name=name, roots=sorted({check_folder(r) for r in roots}), model=model)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / "library.json", config.to_dict())
+        if not self.settings().get("default_library") in self.names() or len(self.names()) == 1:
+            self.update_settings(default_library=name)
+        return config
+
+    def open(self, name: str | None = None, write: bool = False) -> Library:
+        name = self.resolve(name)
+        return Library(self.folder(name), self.config(name), writable=write)
+
+    def delete(self, name: str) -> None:
+        folder = self.folder(name)
+        if not folder.exists():
+            raise LibraryNotFound(self._not_found(name))
+        with WriterLock(folder / "writer.lock", f"library {name!r}"):
+            trash = folder.with_name(f".deleting-{folder.name}-{int(time.time())}")
+            folder.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        if self.settings().get("default_library") == name:
+            self.update_settings(default_library=None)
+
+    def rename(self, old: str, new: str) -> None:
+        new = check_name(new)
+        src, dst = self.folder(old), self.folder(new)
+        if not src.exists():
+            raise LibraryNotFound(self._not_found(old))
+        if dst.exists():
+            raise LibraryExists(f"a library named {new!r} already exists")
+        with WriterLock(src / "writer.lock", f"library {old!r}"):
+            config = self.config(old)
+            config.name = new
+            write_json_atomic(src / "library.json", config.to_dict())
+            src.rename(dst)
+        if self.settings().get("default_library") == old:
+            self.update_settings(default_library=new)
+
+    def update(self, name: str, change: Callable[[LibraryConfig], None]) -> LibraryConfig:
+        """Change a library's settings under its writer lock."""
+        folder = self.folder(self.resolve(name))
+        with WriterLock(folder / "writer.lock", f"library {name!r}"):
+            config = self.config(name)
+            change(config)
+            write_json_atomic(folder / "library.json", config.to_dict())
+        return config

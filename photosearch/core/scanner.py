@@ -1,0 +1,208 @@
+"""Walk a library's folders and work out what changed since the last scan.
+
+Unchanged files (same size and mtime) cost one stat each. A file that vanished
+from one place and appeared in another with the same size is checked by content
+fingerprint: if it matches, it is a move, and it keeps its vector.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import stat as stat_mod
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .catalog import INDEXED, Known
+from .imageio import is_image_name
+
+FINGERPRINT_CHUNK = 64 * 1024
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(len(data).to_bytes(8, "little"))
+    h.update(data[:FINGERPRINT_CHUNK])
+    h.update(data[-FINGERPRINT_CHUNK:])
+    return h.hexdigest()
+
+
+def fingerprint_file(path: str) -> str:
+    """Size + hash of the first and last 64 KiB: the same value as fingerprint_bytes."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(digest_size=16)
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(FINGERPRINT_CHUNK))
+        f.seek(max(0, size - FINGERPRINT_CHUNK))
+        h.update(f.read(FINGERPRINT_CHUNK))
+    return h.hexdigest()
+
+
+@dataclass
+class FileInfo:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    new: list[FileInfo] = field(default_factory=list)
+    changed: list[tuple[int, FileInfo]] = field(default_factory=list)
+    moved: list[tuple[int, FileInfo]] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    seen: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.new or self.changed or self.moved or self.gone)
+
+
+@dataclass
+class ScanOptions:
+    exclude: list[str] = field(default_factory=list)
+    skip_hidden: bool = True
+    follow_symlinks: bool = True
+
+
+def _excluded(name: str, path: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path, p) for p in patterns)
+
+
+def walk(
+    roots: Iterable[str],
+    options: ScanOptions,
+    problems: list[tuple[str, str]],
+    cancel: threading.Event | None = None,
+    on_file: Callable[[int], None] | None = None,
+) -> dict[str, FileInfo]:
+    """Every image file under the roots, by path. Problems are appended, not raised."""
+    found: dict[str, FileInfo] = {}
+    visited: set[tuple[int, int]] = set()
+    stack: list[str] = []
+    for root in roots:
+        if not os.path.isdir(root):
+            problems.append((root, "folder is missing (unplugged drive?)"))
+            continue
+        stack.append(root)
+    while stack:
+        if cancel is not None and cancel.is_set():
+            break
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            problems.append((folder, f"cannot open folder: {exc.strerror or exc}"))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            continue  # a symlink loop, or two links to one folder
+        visited.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            problems.append((folder, f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            name = entry.name
+            if options.skip_hidden and name.startswith("."):
+                continue
+            if options.exclude and _excluded(name, entry.path, options.exclude):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=options.follow_symlinks):
+                    stack.append(entry.path)
+                    continue
+                if not is_image_name(name):
+                    continue
+                est = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                problems.append((entry.path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            if not stat_mod.S_ISREG(est.st_mode):
+                continue
+            path = entry.path
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append((path.encode("utf-8", "replace").decode(), "file name is not valid UTF-8"))
+                continue
+            found[path] = FileInfo(path, est.st_size, est.st_mtime_ns)
+            if on_file is not None and len(found) % 1000 == 0:
+                on_file(len(found))
+    return found
+
+
+def diff(found: dict[str, FileInfo], known: dict[str, Known]) -> ScanResult:
+    """Compare a walk with the catalog."""
+    result = ScanResult(seen=len(found))
+    for path, info in found.items():
+        k = known.get(path)
+        if k is None:
+            result.new.append(info)
+        elif k.size != info.size or k.mtime_ns != info.mtime_ns:
+            result.changed.append((k.id, info))
+        else:
+            # unchanged; a pending one is picked up from the catalog by the indexer,
+            # and a failed one is retried only once it changes
+            result.unchanged += 1
+    gone = {path: k for path, k in known.items() if path not in found}
+    if gone and result.new:
+        _detect_moves(result, gone)
+    result.gone = [k.id for k in gone.values()]
+    return result
+
+
+def _detect_moves(result: ScanResult, gone: dict[str, Known]) -> None:
+    by_size: dict[int, list[tuple[str, Known]]] = {}
+    for path, k in gone.items():
+        if k.fingerprint and k.status == INDEXED:
+            by_size.setdefault(k.size, []).append((path, k))
+    if not by_size:
+        return
+    still_new = []
+    for info in result.new:
+        candidates = by_size.get(info.size)
+        if not candidates:
+            still_new.append(info)
+            continue
+        try:
+            fp = fingerprint_file(info.path)
+        except OSError:
+            still_new.append(info)
+            continue
+        match = next((c for c in candidates if c[1].fingerprint == fp), None)
+        if match is None:
+            still_new.append(info)
+            continue
+        candidates.remove(match)
+        del gone[match[0]]
+        result.moved.append((match[1].id, info))
+    result.new = still_new
+
+
+def scan(
+    roots: Iterable[str],
+    known: dict[str, Known],
+    options: ScanOptions | None = None,
+    cancel: threading.Event | None = None,
+    on_file: Callable[[int], None] | None = None,
+) -> ScanResult:
+    problems: list[tuple[str, str]] = []
+    found = walk(roots, options or ScanOptions(), problems, cancel, on_file)
+    result = diff(found, known)
+    result.problems = problems
+    # files under a missing root are not "gone": the drive may be unplugged
+    missing = [p for p, reason in problems if reason.startswith("folder is missing")]
+    if missing:
+        prefixes = tuple(m.rstrip(os.sep) + os.sep for m in missing)
+        gone_ids = set(result.gone)
+        kept = {k.id for path, k in known.items() if path.startswith(prefixes) and k.id in gone_ids}
+        result.gone = [i for i in result.gone if i not in kept]
+    return result

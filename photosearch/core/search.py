@@ -1,0 +1,88 @@
+"""Queries: by an outside image, by a photo of the library, by several at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .embedder import Embedder, l2_normalise
+from .errors import ImageError, PhotosearchError
+from .imageio import decode, read_bytes
+from .library import Library
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    path: str
+    score: float  # cosine similarity, 1.0 = identical descriptor
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "score": round(float(self.score), 5)}
+
+
+class Searcher:
+    """Search one open library; the embedder is needed only for outside images."""
+
+    def __init__(self, library: Library, embedder: Embedder | None = None):
+        self.library = library
+        self.embedder = embedder
+
+    # -- query vectors -----------------------------------------------------
+    def embed_image(self, source: str | Path | bytes) -> np.ndarray:
+        """The descriptor of an image given as a path or as encoded bytes."""
+        if self.embedder is None:
+            raise PhotosearchError("no model is loaded for searching by image")
+        data = read_bytes(source) if isinstance(source, (str, Path)) else bytes(source)
+        if not data:
+            raise ImageError("the image file is empty")
+        try:
+            decoded = decode(data, min_side=self.embedder.spec.preprocess.min_side)
+        except ImageError as exc:
+            name = f"{Path(source).name}: " if isinstance(source, (str, Path)) else ""
+            raise ImageError(f"{name}{exc}") from exc
+        return self.embedder.embed_images([decoded.image]).vectors[0]
+
+    def photo_vectors(self, photo_ids: Iterable[int]) -> np.ndarray:
+        ids, vecs = self.library.catalog.vectors(photo_ids)
+        if len(ids) == 0:
+            raise PhotosearchError("the chosen photos are not indexed yet")
+        return vecs
+
+    def photo_id(self, path: str | Path) -> int:
+        p = str(Path(path).expanduser().absolute())
+        photo = self.library.catalog.photo_by_path(p) or self.library.catalog.photo_by_path(str(Path(p).resolve()))
+        if photo is None:
+            raise PhotosearchError(f"{path} is not in library {self.library.name!r}")
+        return photo.id
+
+    # -- searching ---------------------------------------------------------
+    def by_vector(self, vector: np.ndarray, k: int = 20, min_score: float = -1.0,
+                  exclude: Sequence[int] = ()) -> list[Hit]:
+        index = self.library.index
+        if index is None:
+            return []
+        exclude_set = frozenset(int(i) for i in exclude)
+        q = l2_normalise(np.asarray(vector, np.float32).reshape(-1))
+        # ask for a few extra to absorb rows removed since the index was loaded
+        ids, scores = index.query(q, k + 8, exclude=exclude_set)
+        paths = self.library.catalog.paths(ids)
+        hits = [Hit(int(i), paths[int(i)], float(s)) for i, s in zip(ids, scores)
+                if int(i) in paths and s >= min_score]
+        return hits[:k]
+
+    def by_images(self, sources: Sequence[str | Path | bytes], k: int = 20, min_score: float = -1.0) -> list[Hit]:
+        vectors = np.stack([self.embed_image(s) for s in sources])
+        return self.by_vector(mean_vector(vectors), k, min_score)
+
+    def by_photos(self, photo_ids: Sequence[int], k: int = 20, min_score: float = -1.0) -> list[Hit]:
+        """Photos like these library photos (their stored vectors; nothing is decoded)."""
+        vectors = self.photo_vectors(photo_ids)
+        return self.by_vector(mean_vector(vectors), k, min_score, exclude=photo_ids)
+
+
+def mean_vector(vectors: np.ndarray) -> np.ndarray:
+    return l2_normalise(np.asarray(vectors, np.float32).mean(axis=0))
