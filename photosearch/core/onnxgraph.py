@@ -21,6 +21,7 @@ _PASS_THROUGH = {
 }
 _POOLS = {"GlobalAveragePool", "ReduceMean", "QLinearGlobalAveragePool", "AveragePool", "GlobalMaxPool"}
 _FLOAT_OUT_OPS = {"DequantizeLinear"}
+_RESHAPES = {"Flatten", "Reshape", "Squeeze"}
 
 
 @dataclass
@@ -88,14 +89,18 @@ def _find_pooled(graph: _Graph, head_output: str) -> str | None:
         if node is None or node.op_type not in _HEADS:
             return None
     tensor = graph.data_input(node)
+    reshaped: list[str] = []  # [N, C] views of the pooled map, nearest the head first
     for _ in range(12):
         prod = graph.producer.get(tensor)
         if prod is None:
             return None
         if prod.op_type in _POOLS:
-            return _first_float_after(graph, prod.output[0])
+            flat = [t for t in reshaped if graph.is_float(t)]
+            return flat[0] if flat else _first_float_after(graph, prod.output[0])
         if prod.op_type not in _PASS_THROUGH:
             return None
+        if prod.op_type in _RESHAPES:
+            reshaped.append(prod.output[0])
         tensor = graph.data_input(prod)
     return None
 
@@ -103,7 +108,9 @@ def _find_pooled(graph: _Graph, head_output: str) -> str | None:
 def _first_float_after(graph: _Graph, tensor: str) -> str:
     for _ in range(6):
         if graph.is_float(tensor):
-            return tensor
+            # prefer the 2-D [N, C] view of the pooled map when the graph makes one
+            flat = [n for n in graph.consumers.get(tensor, []) if n.op_type in _RESHAPES]
+            return flat[0].output[0] if flat else tensor
         nxt = [n for n in graph.consumers.get(tensor, []) if n.op_type in _PASS_THROUGH]
         if not nxt:
             break

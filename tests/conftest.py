@@ -1,0 +1,57 @@
+import os
+
+# Before anything imports Qt: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from tests import helpers  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own PHOTOSEARCH_HOME: nothing touches the real user folders."""
+    home = tmp_path / "ps-home"
+    monkeypatch.setenv("PHOTOSEARCH_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def classifier_model(models_dir):
+    return helpers.tiny_classifier(models_dir / "tiny_classifier.onnx")
+
+
+@pytest.fixture(scope="session")
+def embedder_model(models_dir):
+    return helpers.tiny_embedder(models_dir / "tiny_embedder.onnx")
+
+
+@pytest.fixture
+def app(isolated_home):
+    from photosearch.core.app import App
+    from photosearch.core.paths import app_dirs
+
+    return App(dirs=app_dirs(isolated_home), device="cpu")
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """A folder of 12 distinct generated photos."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(12):
+        helpers.save_jpeg(helpers.make_photo(i), folder / f"photo_{i:02d}.jpg")
+    return folder
+
+
+@pytest.fixture
+def shared():
+    path = helpers.shared_dir()
+    if path is None:
+        pytest.skip("../shared is not present (real photos and models live there)")
+    return path

@@ -1,0 +1,134 @@
+"""Things tests build for themselves: tiny ONNX models and generated photos."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """../shared beside the checkout (or $PHOTOSEARCH_SHARED), if present."""
+    env = os.environ.get("PHOTOSEARCH_SHARED")
+    path = Path(env) if env else REPO.parent / "shared"
+    return path if (path / "README.md").exists() else None
+
+
+def _save(model: onnx.ModelProto, path: Path) -> Path:
+    model.opset_import[0].version = 13
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0) -> Path:
+    """A classifier-shaped graph: pooled 'features' -> Flatten -> Gemm (logits only).
+
+    AveragePool(4) makes an (size/4)^2 colour thumbnail; Reshape turns it into a
+    [N, C, 1, 1] map so that GlobalAveragePool -> Flatten -> Gemm is the usual head.
+    The pooled features (the thumbnail) are a usable, if crude, image descriptor.
+    """
+    rng = np.random.default_rng(seed)
+    cells = size // 4
+    feat = 3 * cells * cells
+    w = rng.normal(size=(classes, feat)).astype(np.float32)
+    b = rng.normal(size=(classes,)).astype(np.float32)
+    nodes = [
+        helper.make_node("AveragePool", ["input"], ["thumb"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Reshape", ["thumb", "shape"], ["cells"]),
+        helper.make_node("GlobalAveragePool", ["cells"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "W", "B"], ["logits"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_classifier",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
+        [numpy_helper.from_array(np.array([-1, feat, 1, 1], np.int64), "shape"),
+         numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")],
+    )
+    return _save(helper.make_model(graph), path)
+
+
+def tiny_embedder(path: Path, size: int = 32) -> Path:
+    """A model whose only output is an embedding (the flattened colour thumbnail)."""
+    nodes = [
+        helper.make_node("AveragePool", ["x"], ["thumb"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Flatten", ["thumb"], ["embedding"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_embedder",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 3 * (size // 4) ** 2])],
+    )
+    return _save(helper.make_model(graph), path)
+
+
+def make_photo(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A distinctive 'photo': smooth random colour fields plus a few shapes."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 256, size=(4, 5, 3), dtype=np.uint8)
+    img = Image.fromarray(low, "RGB").resize(size, Image.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    for _ in range(4):
+        x0, y0 = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 40))
+        x1, y1 = x0 + int(rng.integers(20, w // 2)), y0 + int(rng.integers(20, h // 2))
+        color = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x0, y0, x1, y1], fill=color)
+    return img
+
+
+def save_jpeg(img: Image.Image, path: Path, quality: int = 90, orientation: int | None = None) -> Path:
+    kwargs = {}
+    if orientation:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif.tobytes()
+    img.save(path, "JPEG", quality=quality, **kwargs)
+    return path
+
+
+# pixels stored so that a viewer applying the orientation tag shows the original
+_STORE_FOR_ORIENTATION = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_90],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_270],
+}
+
+
+def oriented_copy(img: Image.Image, orientation: int) -> Image.Image:
+    for op in _STORE_FOR_ORIENTATION.get(orientation, []):
+        img = img.transpose(op)
+    return img
+
+
+def edits(img: Image.Image) -> dict[str, tuple[Image.Image, dict]]:
+    """Mild edits people make: (image, save options) by name."""
+    w, h = img.size
+    return {
+        "resized": (img.resize((w // 2, h // 2), Image.BILINEAR), {}),
+        "cropped": (img.crop((w // 16, h // 16, w - w // 16, h - h // 16)), {}),
+        "lowq": (img, {"quality": 25}),
+        "rotated": (oriented_copy(img, 6), {"orientation": 6}),
+    }
+
+
+def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
