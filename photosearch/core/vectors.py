@@ -82,7 +82,10 @@ class VectorIndex:
             self.rebuild(catalog)
 
     def _load(self) -> str | None:
-        state = read_json(self.state_file, default={})
+        try:
+            state = read_json(self.state_file, default={})
+        except ValueError:
+            return "the index state file is damaged"
         if not state or not self.file.exists():
             return "no saved index"
         if state.get("dim") != self.dim:

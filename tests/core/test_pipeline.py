@@ -1,0 +1,212 @@
+"""Library + indexer + search through the core API, with a tiny model."""
+
+import os
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from photosearch.core.catalog import FAILED, INDEXED
+from photosearch.core.errors import ImageError, LibraryIncompatible, LibraryLocked
+from photosearch.core.indexer import index_library
+from photosearch.core.search import Searcher
+from tests.helpers import edits, make_photo, save_jpeg
+
+
+def _index(app, name="lib", **kw):
+    with app.libraries.open(name, write=True) as lib:
+        emb = app.embedder_for(lib)
+        return index_library(lib, emb, **kw)
+
+
+@pytest.fixture
+def library(app, photo_folder, classifier_model):
+    app.libraries.create("lib", [str(photo_folder)], model=app.model_spec(classifier_model).describe())
+    return "lib"
+
+
+def test_index_then_search_finds_exact_and_edited_copies(app, library, photo_folder, tmp_path):
+    progress = []
+    summary = _index(app, on_progress=progress.append)
+    assert summary.embedded == 12 and summary.failed == 0 and not summary.cancelled
+    phases = [p.phase for p in progress]
+    assert phases[0] == "scanning" and phases[-1] == "done" and "indexing" in phases
+    last = [p for p in progress if p.phase == "indexing"][-1]
+    assert last.done == last.total == 12 and last.rate > 0
+
+    with app.libraries.open(library) as lib:
+        searcher = Searcher(lib, app.embedder_for(lib))
+        for i in (0, 5, 11):
+            original = photo_folder / f"photo_{i:02d}.jpg"
+            hits = searcher.by_images([original], k=3)
+            assert hits[0].path == str(original) and hits[0].score > 0.99
+            for name, (img, opts) in edits(make_photo(i)).items():
+                copy = save_jpeg(img, tmp_path / f"q{i}_{name}.jpg", **opts)
+                top = searcher.by_images([copy], k=1)[0]
+                assert top.path == str(original), f"{name} copy of photo {i} found {top.path}"
+
+
+def test_find_similar_excludes_the_query_and_uses_stored_vectors(app, library, photo_folder):
+    _index(app)
+    with app.libraries.open(library) as lib:
+        searcher = Searcher(lib, embedder=None)  # no model: stored vectors only
+        pid = searcher.photo_id(photo_folder / "photo_03.jpg")
+        hits = searcher.by_photos([pid], k=20)
+        assert len(hits) == 11 and all(h.id != pid for h in hits)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        two = searcher.by_photos([pid, searcher.photo_id(photo_folder / "photo_04.jpg")], k=5)
+        assert all(h.id != pid for h in two)
+        assert searcher.by_photos([pid], k=20, min_score=2.0) == []
+
+
+def test_multi_image_query_is_the_normalised_mean(app, library, photo_folder):
+    _index(app)
+    with app.libraries.open(library) as lib:
+        searcher = Searcher(lib, app.embedder_for(lib))
+        a, b = photo_folder / "photo_01.jpg", photo_folder / "photo_02.jpg"
+        va, vb = searcher.embed_image(a), searcher.embed_image(b)
+        mean = (va + vb) / np.linalg.norm(va + vb)
+        hits = searcher.by_images([a, b], k=12)
+        by_path = {h.path: h.score for h in hits}
+        assert by_path[str(a)] == pytest.approx(float(mean @ va), abs=2e-3)
+        assert {hits[0].path, hits[1].path} == {str(a), str(b)}
+
+
+def test_bad_files_are_recorded_once_and_retried_only_when_changed(app, library, photo_folder):
+    (photo_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (photo_folder / "empty.png").write_bytes(b"")
+    s1 = _index(app)
+    assert s1.embedded == 12 and s1.failed == 2
+    with app.libraries.open(library) as lib:
+        errors = dict(lib.catalog.errors())
+        assert errors[str(photo_folder / "empty.png")] == "empty file"
+        assert str(photo_folder / "broken.jpg") in errors
+    s2 = _index(app)
+    assert s2.embedded == 0 and s2.failed == 0  # not retried while unchanged
+    save_jpeg(make_photo(99), photo_folder / "broken.jpg")  # fixed by the user
+    s3 = _index(app)
+    assert s3.embedded == 1 and s3.changed == 1
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.photo_by_path(str(photo_folder / "broken.jpg")).status == INDEXED
+
+
+def test_cancel_leaves_a_consistent_library_that_resumes(app, library, photo_folder, classifier_model):
+    for i in range(12, 60):
+        save_jpeg(make_photo(i), photo_folder / f"photo_{i:02d}.jpg")
+    cancel = threading.Event()
+
+    def stop_soon(p):
+        if p.phase == "indexing" and p.done >= 16:
+            cancel.set()
+
+    s1 = _index(app, cancel=cancel, on_progress=stop_soon)
+    assert s1.cancelled and 16 <= s1.embedded < 60
+    with app.libraries.open(library) as lib:
+        counts = lib.catalog.counts()
+        assert counts["indexed"] == s1.embedded and counts["pending"] == 60 - s1.embedded
+        assert lib.index.live_count == s1.embedded == lib.catalog.vector_count()
+    s2 = _index(app)
+    assert s2.embedded == 60 - s1.embedded and not s2.cancelled
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.counts()["indexed"] == 60 and lib.index.live_count == 60
+
+
+def test_rescan_keeps_moved_vectors_and_forgets_deleted(app, library, photo_folder):
+    _index(app)
+    with app.libraries.open(library) as lib:
+        old_id = lib.catalog.photo_by_path(str(photo_folder / "photo_01.jpg")).id
+    os.rename(photo_folder / "photo_01.jpg", photo_folder / "renamed.jpg")
+    (photo_folder / "photo_02.jpg").unlink()
+    s = _index(app)
+    assert (s.moved, s.removed, s.embedded) == (1, 1, 0)
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.photo_by_path(str(photo_folder / "renamed.jpg")).id == old_id
+        assert lib.index.live_count == 11
+        searcher = Searcher(lib, app.embedder_for(lib))
+        hit = searcher.by_images([photo_folder / "renamed.jpg"], k=1)[0]
+        assert hit.path == str(photo_folder / "renamed.jpg")
+        assert all("photo_02" not in h.path for h in searcher.by_photos([old_id], k=50))
+
+
+def test_crash_between_checkpoints_is_replayed_on_open(app, library, photo_folder, monkeypatch):
+    from photosearch.core.vectors import VectorIndex
+
+    _index(app)
+    for i in range(12, 20):
+        save_jpeg(make_photo(i), photo_folder / f"photo_{i:02d}.jpg")
+    (photo_folder / "photo_00.jpg").unlink()
+    # the catalog commits every batch, but the process dies before the index is saved
+    with monkeypatch.context() as m:
+        m.setattr(VectorIndex, "save", lambda self, catalog: None)
+        _index(app)
+    with app.libraries.open(library) as lib:
+        assert lib.index.live_count == 19
+        assert not lib.notices  # caught up by replay, not rebuilt
+        ids = Searcher(lib).by_photos([lib.catalog.photo_by_path(str(photo_folder / "photo_15.jpg")).id], k=50)
+        assert len(ids) == 18 and all("photo_00" not in h.path for h in ids)
+
+
+def test_damaged_index_is_rebuilt_with_a_notice(app, library):
+    _index(app)
+    with app.libraries.open(library) as lib:
+        f = lib.folder / "index.hnsw"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with app.libraries.open(library) as lib:
+        assert lib.index.live_count == 12
+        assert any("damaged" in n for n in lib.notices)
+    (f.parent / "index.json").write_text("{not json")
+    with app.libraries.open(library) as lib:
+        assert lib.index.live_count == 12
+
+
+def test_one_writer_at_a_time(app, library):
+    with app.libraries.open(library, write=True):
+        with pytest.raises(LibraryLocked, match="in use"):
+            app.libraries.open(library, write=True)
+        with app.libraries.open(library) as reader:  # readers are never blocked
+            assert reader.name == library
+    with app.libraries.open(library, write=True):
+        pass
+
+
+def test_other_model_is_refused(app, library, embedder_model):
+    _index(app)
+    with app.libraries.open(library, write=True) as lib:
+        other = app.embedder(app.model_spec(embedder_model))
+        with pytest.raises(LibraryIncompatible, match="re-index"):
+            index_library(lib, other)
+        lib.reset_vectors()
+        s = index_library(lib, other)
+        assert s.embedded == 12 and lib.config.model["sha256"] == other.spec.sha256
+
+
+def test_unreadable_query_gives_a_clear_error(app, library, tmp_path):
+    _index(app)
+    bad = tmp_path / "q.jpg"
+    bad.write_bytes(b"nope")
+    with app.libraries.open(library) as lib:
+        searcher = Searcher(lib, app.embedder_for(lib))
+        with pytest.raises(ImageError, match="q.jpg"):
+            searcher.by_images([bad])
+        with pytest.raises(ImageError, match="cannot read"):
+            searcher.by_images([tmp_path / "missing.jpg"])
+
+
+def test_file_vanishing_before_decode_is_dropped_not_failed(app, library, photo_folder, monkeypatch):
+    from photosearch.core import indexer
+
+    real = indexer.load_for_model
+
+    def vanish_one(pid, path, pre):
+        if path.endswith("photo_07.jpg"):
+            os.unlink(path)
+        return real(pid, path, pre)
+
+    monkeypatch.setattr(indexer, "load_for_model", vanish_one)
+    s = _index(app)
+    assert s.embedded == 11 and s.vanished == 1 and s.failed == 0
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.counts()["total"] == 11

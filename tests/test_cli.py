@@ -1,0 +1,175 @@
+"""The command line as a user runs it: a subprocess per command."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO, make_photo, oriented_copy, save_jpeg
+
+
+def run(*args, home, check=True):
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "photosearch", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_no_arguments_and_help(isolated_home):
+    out = run("--help", home=isolated_home).stdout
+    for command in ("library", "index", "search", "similar", "stats", "errors"):
+        assert command in out
+
+
+def test_library_lifecycle(isolated_home, photo_folder, tmp_path):
+    other = tmp_path / "more"
+    other.mkdir()
+    run("library", "create", "Family", photo_folder, home=isolated_home)
+    run("library", "add-folder", "Family", other, home=isolated_home)
+    listing = run("library", "list", home=isolated_home).stdout
+    assert "Family" in listing and str(other) in listing
+    run("library", "remove-folder", "Family", other, home=isolated_home)
+    assert str(other) not in run("library", "list", home=isolated_home).stdout
+    run("library", "rename", "Family", "Home", home=isolated_home)
+    assert "Home" in run("library", "list", home=isolated_home).stdout
+    run("library", "delete", "Home", home=isolated_home)
+    assert "Home" not in run("library", "list", home=isolated_home).stdout
+    assert (photo_folder / "photo_00.jpg").exists()  # photos are never touched
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "x.jpg", "-l", "nope"], "no library named 'nope'"),
+    (["library", "create", "a", "/does/not/exist"], "folder does not exist"),
+    (["index"], "no library yet"),
+])
+def test_clear_errors_and_exit_codes(isolated_home, args, message):
+    proc = run(*args, home=isolated_home, check=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_model_and_unreadable_query(isolated_home, photo_folder, classifier_model, tmp_path):
+    run("library", "create", "lib", photo_folder, home=isolated_home)
+    proc = run("index", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "--model" in proc.stderr
+    proc = run("index", "--model", tmp_path / "gone.onnx", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "model file not found" in proc.stderr
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"junk")
+    proc = run("index", "--model", bad, home=isolated_home, check=False)
+    assert proc.returncode == 1 and "not a readable ONNX model" in proc.stderr
+    run("index", "--model", classifier_model, home=isolated_home)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not a jpeg")
+    proc = run("search", junk, home=isolated_home, check=False)
+    assert proc.returncode == 1 and "cannot read the image" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _embedded(stdout: str) -> int:
+    return int(stdout.split(":", 1)[1].split("embedded")[0].strip().split()[-1])
+
+
+def test_index_search_similar_stats_errors_and_rescan(isolated_home, photo_folder, classifier_model, tmp_path):
+    (photo_folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
+    out = run("index", home=isolated_home).stdout
+    assert _embedded(out) == 12 and "1 failed" in out
+
+    query = save_jpeg(make_photo(4).resize((160, 120)), tmp_path / "query.jpg", quality=40)
+    hits = json.loads(run("search", query, "-k", "3", "--json", home=isolated_home).stdout)
+    assert hits["hits"][0]["path"] == str(photo_folder / "photo_04.jpg") and len(hits["hits"]) == 3
+
+    sim = json.loads(run("similar", photo_folder / "photo_04.jpg", "-k", "50", "--json", home=isolated_home).stdout)
+    assert len(sim["hits"]) == 11 and all("photo_04" not in h["path"] for h in sim["hits"])
+
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    assert stats["photos"]["indexed"] == 12 and stats["photos"]["failed"] == 1
+    assert stats["provider"] == "CPUExecutionProvider" and stats["dimension"] == 192
+    errors = run("errors", home=isolated_home).stdout
+    assert "corrupt.jpg" in errors
+
+    # add, modify, rename, delete: the catalog follows exactly, renamed files are not re-embedded
+    save_jpeg(make_photo(50), photo_folder / "added.jpg")
+    save_jpeg(make_photo(51), photo_folder / "photo_00.jpg")
+    os.utime(photo_folder / "photo_00.jpg", ns=(10**9, 10**9))
+    os.rename(photo_folder / "photo_01.jpg", photo_folder / "moved.jpg")
+    (photo_folder / "photo_02.jpg").unlink()
+    out = run("index", home=isolated_home).stdout
+    assert _embedded(out) == 2, out  # added + modified; the renamed one kept its vector
+    assert "1 moved" in out and "1 removed" in out
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    assert stats["photos"]["indexed"] == 12 and stats["indexed_in_search_index"] == 12
+    hit = json.loads(run("search", photo_folder / "moved.jpg", "-k", "1", "--json", home=isolated_home).stdout)
+    assert hit["hits"][0]["path"] == str(photo_folder / "moved.jpg")
+
+
+def test_batch_search_prints_one_line_per_query(isolated_home, photo_folder, classifier_model, tmp_path):
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
+    run("index", home=isolated_home)
+    queries = [photo_folder / "photo_03.jpg", tmp_path / "missing.jpg", photo_folder / "photo_07.jpg"]
+    listing = tmp_path / "queries.txt"
+    listing.write_text("\n".join(map(str, queries)) + "\n")
+    proc = run("search", "--batch", listing, "--json", "-k", "2", home=isolated_home, check=False)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["query"] for r in lines] == [str(q) for q in queries]
+    assert lines[0]["hits"][0]["path"] == str(queries[0]) and len(lines[0]["hits"]) == 2
+    assert "error" in lines[1] and lines[2]["hits"][0]["path"] == str(queries[2])
+    assert proc.returncode == 1  # one query failed
+
+
+def test_second_writer_is_told_the_library_is_in_use(isolated_home, photo_folder, classifier_model):
+    from photosearch.core.app import App
+    from photosearch.core.paths import app_dirs
+
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
+    app = App(dirs=app_dirs(isolated_home))
+    with app.libraries.open("lib", write=True):
+        proc = run("index", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "in use by pid" in proc.stderr
+
+
+def test_planted_copies_found_at_rank_one_with_a_real_model(isolated_home, shared, tmp_path):
+    """Edited copies of real photos find their originals, with a real ImageNet model."""
+    model = shared / "models" / "efficientnet_lite0_fp32.onnx"
+    photos = sorted((shared / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))
+    if not model.exists() or len(photos) < 40:
+        pytest.skip("real model or photos missing from ../shared")
+    from PIL import Image, ImageOps
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    for p in photos[:40]:
+        shutil.copy(p, library / p.name)
+    queries = []
+    for i, p in enumerate(photos[:40:4]):
+        img = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
+        w, h = img.size
+        kinds = {
+            "resized": (img.resize((w // 3, h // 3)), {}),
+            "cropped": (img.crop((w // 10, h // 10, w - w // 10, h - h // 10)), {}),
+            "lowq": (img, {"quality": 20}),
+            "rotated": (oriented_copy(img, 6), {"orientation": 6}),
+        }
+        name, (edited, opts) = list(kinds.items())[i % 4]
+        queries.append((save_jpeg(edited, tmp_path / f"q_{name}_{p.stem}.jpg", **opts), library / p.name))
+        # plant the edited copy in the library too: the original must still be found
+        save_jpeg(edited, library / f"copy_{name}_{p.stem}.jpg", **opts)
+    run("library", "create", "real", library, "--model", model, home=isolated_home)
+    run("index", home=isolated_home)
+    listing = tmp_path / "q.txt"
+    listing.write_text("\n".join(str(q) for q, _ in queries))
+    out = run("search", "--batch", listing, "--json", "-k", "2", home=isolated_home).stdout
+    for line, (query, original) in zip(out.splitlines(), queries):
+        found = [h["path"] for h in json.loads(line)["hits"]]
+        planted = str(library / ("copy_" + query.name[2:]))
+        assert found[0] == planted and found[1] == str(original), (query.name, found)
+    # and each planted copy's most similar other photo is its original
+    for query, original in queries:
+        planted = library / ("copy_" + query.name[2:])
+        top = json.loads(run("similar", planted, "-k", "1", "--json", home=isolated_home).stdout)["hits"][0]
+        assert top["path"] == str(original), (planted.name, top)
