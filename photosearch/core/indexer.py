@@ -55,14 +55,20 @@ class IndexSummary:
     vanished: int = 0
     cancelled: bool = False
     seconds: float = 0.0
-    embed_seconds: float = 0.0
+    embed_seconds: float = 0.0  # time inside the model
+    pipeline_seconds: float = 0.0  # decode + embed + store, from first file to last
     provider: str = ""
     problems: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
     @property
+    def pipeline_rate(self) -> float:
+        """Photos per second through the whole pipeline (scan and start-up excluded)."""
+        return self.embedded / self.pipeline_seconds if self.pipeline_seconds > 0 else 0.0
+
+    @property
     def rate(self) -> float:
-        return self.embedded / self.embed_seconds if self.embed_seconds > 0 else 0.0
+        return self.pipeline_rate
 
 
 @dataclass
@@ -200,8 +206,10 @@ def index_library(
         summary.unchanged, summary.problems = result.unchanged, result.problems
 
     todo = catalog.pending()
+    t0 = now()
     _embed_all(library, index, embedder, todo, summary, cancel, pause, report,
                workers or default_threads(), checkpoint_seconds, now)
+    summary.pipeline_seconds = now() - t0
 
     report(Progress("saving", done=summary.embedded, total=len(todo), failed=summary.failed,
                     message="Saving the search index"))
