@@ -137,6 +137,16 @@ class Library:
             self.reload_config()
             self.catalog.dim = self.config.dim
 
+    def forget(self, photo_ids) -> None:
+        """Drop photos from the catalog and the index (they were deleted by the user)."""
+        ids = [int(i) for i in photo_ids]
+        if not ids:
+            return
+        self.catalog.remove(ids)
+        if self._index is not None:
+            self._index.remove(ids)
+            self._index.note_seq(self.catalog.seq)
+
     def reset_vectors(self) -> None:
         """Forget every vector (another model is coming): all photos become pending."""
         with self.catalog.transaction() as c:

@@ -1,0 +1,81 @@
+"""Indexing on the background thread: progress, cancel, and a GUI that never blocks."""
+
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+
+from photosearch.ui.index_worker import IndexController
+from photosearch.ui.main_window import MainWindow
+from tests.helpers import make_photo, save_jpeg
+
+
+@pytest.fixture
+def big_folder(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(80):
+        save_jpeg(make_photo(i, (640, 480)), folder / f"p{i:03d}.jpg")
+    return folder
+
+
+@pytest.fixture
+def library(app, big_folder, classifier_model):
+    app.libraries.create("big", [str(big_folder)], model=app.model_spec(classifier_model).describe())
+    return app.libraries.open("big", write=True)
+
+
+def test_worker_emits_progress_and_finishes_while_the_gui_keeps_running(qtbot, app, library):
+    controller = IndexController()
+    controller.worker.throttle = 0.0
+    ticks = []
+    timer = QTimer(interval=5)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    progress = []
+    controller.progress.connect(progress.append)
+    with qtbot.waitSignal(controller.finished, timeout=60000) as blocker:
+        controller.start(app, library)
+    timer.stop()
+    summary = blocker.args[0]
+    assert summary.embedded == 80 and not summary.cancelled
+    assert any(p.phase == "indexing" for p in progress)
+    assert len(ticks) >= 3  # the GUI thread's event loop kept turning
+    controller.shutdown()
+    library.close()
+
+
+def test_cancel_stops_and_the_library_reopens_consistent(qtbot, app, library):
+    controller = IndexController()
+    controller.worker.throttle = 0.0
+
+    def maybe_cancel(p):
+        if p.phase == "indexing" and p.done >= 16:
+            controller.cancel()
+
+    controller.progress.connect(maybe_cancel)
+    with qtbot.waitSignal(controller.finished, timeout=60000) as blocker:
+        controller.start(app, library)
+    summary = blocker.args[0]
+    assert summary.cancelled and summary.embedded < 80
+    controller.shutdown()
+    library.close()
+    with app.libraries.open("big") as lib:
+        counts = lib.catalog.counts()
+        assert counts["indexed"] == summary.embedded == lib.index.live_count
+        assert counts["pending"] == 80 - summary.embedded
+
+
+def test_window_indexes_on_open_and_closing_mid_index_loses_nothing(qtbot, app, big_folder, classifier_model,
+                                                                     tmp_path):
+    app.libraries.create("big", [str(big_folder)], model=app.model_spec(classifier_model).describe())
+    w = MainWindow(app, settings=QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.indexer.running, timeout=10000)
+    assert w.progress.isVisible()
+    qtbot.waitUntil(lambda: w.progress.maximum() == 80, timeout=20000)  # scanned, now embedding
+    w.close()  # while indexing
+    assert not w.indexer.running
+    with app.libraries.open("big") as lib:
+        counts = lib.catalog.counts()
+        assert counts["indexed"] + counts["pending"] == 80
+        assert lib.index is None or lib.index.live_count == counts["indexed"]

@@ -1,0 +1,166 @@
+"""The window as a person uses it: drop, paste, right-click, indexing in the background."""
+
+import warnings
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from photosearch.ui.main_window import MainWindow, sources_from_mime
+from tests.helpers import make_photo, save_jpeg
+
+
+def _send_drop(window, mime):
+    """What a file manager's drag does: enter the window, then drop."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    drop = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+
+
+def _drop(qtbot, window, mime):
+    with qtbot.waitSignal(window.results_ready, timeout=20000) as blocker:
+        _send_drop(window, mime)
+    return blocker.args[0]
+
+
+def test_dropping_a_file_url_fills_the_grid_in_order(qtbot, window, photo_folder, tmp_path):
+    query = save_jpeg(make_photo(6).resize((200, 150)), tmp_path / "query.jpg", quality=50)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(query))])
+    n = _drop(qtbot, window, mime)
+    assert n == window.model.rowCount() == 12
+    assert window.model.path_at(0) == str(photo_folder / "photo_06.jpg")
+    scores = [window.model.score_at(r) for r in range(n)]
+    assert scores == sorted(scores, reverse=True)
+    assert window.query_panel.caption.text() == str(query)
+    assert window.stack.currentWidget() is window.view
+
+
+def test_dropped_image_data_from_a_browser(qtbot, window, photo_folder):
+    mime = QMimeData()
+    mime.setImageData(QImage(str(photo_folder / "photo_02.jpg")))
+    _drop(qtbot, window, mime)
+    assert window.model.path_at(0) == str(photo_folder / "photo_02.jpg")
+
+
+def test_paste_of_a_path_and_of_an_image(qtbot, window, photo_folder):
+    QGuiApplication.clipboard().setText(str(photo_folder / "photo_09.jpg"))
+    with qtbot.waitSignal(window.results_ready, timeout=20000):
+        window.paste_action.trigger()
+    assert window.model.path_at(0) == str(photo_folder / "photo_09.jpg")
+    QGuiApplication.clipboard().setImage(QImage(str(photo_folder / "photo_04.jpg")))
+    with qtbot.waitSignal(window.results_ready, timeout=20000):
+        window.paste_action.trigger()
+    assert window.model.path_at(0) == str(photo_folder / "photo_04.jpg")
+
+
+def test_right_click_find_similar_requeries_from_that_photo(qtbot, window, photo_folder):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_01.jpg"))])
+    _drop(qtbot, window, mime)
+    row = 3
+    target = window.model.path_at(row)
+    menu = window.build_context_menu([row])
+    action = next(a for a in menu.actions() if a.text() == "Find similar")
+    with qtbot.waitSignal(window.results_ready, timeout=20000):
+        action.trigger()
+    assert window.model.rowCount() == 11  # every photo but the query itself
+    assert target not in window.model.paths
+    assert window.query.exclude == (window.library.catalog.photo_by_path(target).id,)
+
+
+def test_multi_selection_find_similar(qtbot, window, photo_folder):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_01.jpg"))])
+    _drop(qtbot, window, mime)
+    sel = window.view.selectionModel()
+    for r in (1, 2):
+        sel.select(window.model.index(r), sel.SelectionFlag.Select)
+    chosen = {window.model.path_at(1), window.model.path_at(2)}
+    with qtbot.waitSignal(window.results_ready, timeout=20000):
+        window.similar_action.trigger()
+    assert window.model.rowCount() == 10 and not chosen & set(window.model.paths)
+
+
+def test_threshold_and_count_refine_without_re_embedding(qtbot, window, photo_folder, monkeypatch):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_05.jpg"))])
+    _drop(qtbot, window, mime)
+    emb = window.app.embedder_for(window.library)
+    calls = []
+    monkeypatch.setattr(emb, "embed", lambda *a, **k: calls.append(1))
+    window.k_box.setValue(4)
+    window.refine()
+    assert window.model.rowCount() == 4
+    window.min_slider.setValue(99)
+    window.refine()
+    assert window.model.rowCount() == 1 and calls == []
+
+
+def test_unreadable_drop_gives_a_readable_message(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not an image at all")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(bad))])
+    with qtbot.waitSignal(window.message_shown, timeout=20000,
+                          check_params_cb=lambda text, error: error) as blocker:
+        _send_drop(window, mime)
+    assert "broken.jpg" in blocker.args[0] and "Traceback" not in blocker.args[0]
+
+
+def test_remote_url_drop_is_explained():
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/cat.jpg")])
+    sources, problem = sources_from_mime(mime)
+    assert sources == [] and "this computer" in problem
+
+
+def test_drag_out_gives_file_urls(window, photo_folder):
+    window.model.set_results([1, 2], [0.9, 0.8], [str(photo_folder / "photo_00.jpg"), str(photo_folder / "photo_01.jpg")])
+    mime = window.model.mimeData([window.model.index(0), window.model.index(1)])
+    assert [u.toLocalFile() for u in mime.urls()] == [str(photo_folder / "photo_00.jpg"),
+                                                      str(photo_folder / "photo_01.jpg")]
+
+
+def test_move_to_trash_makes_the_library_forget(qtbot, window, photo_folder, monkeypatch):
+    from PySide6.QtCore import QFile
+
+    trashed = []
+    monkeypatch.setattr(QFile, "moveToTrash", staticmethod(lambda p: trashed.append(p) or True))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_01.jpg"))])
+    _drop(qtbot, window, mime)
+    path = window.model.path_at(2)
+    window.trash_rows([2], confirm=False)
+    assert trashed == [path] and path not in window.model.paths
+    assert window.library.catalog.photo_by_path(path) is None
+    assert window.library.index.live_count == 11
+
+
+def test_settings_are_remembered(qtbot, indexed_app, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(indexed_app, settings=settings, auto_index=False)
+    qtbot.addWidget(w)
+    w.zoom.setValue(240)
+    w.close()
+    w2 = MainWindow(indexed_app, settings=settings, auto_index=False)
+    qtbot.addWidget(w2)
+    assert w2.zoom.value() == 240 and w2.library.name == "lib"
+    w2.close()
+
+
+def test_welcome_view_when_there_is_no_library(qtbot, app, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    w = MainWindow(app, settings=QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat), auto_index=False)
+    qtbot.addWidget(w)
+    assert w.stack.currentWidget() is w.welcome and w.library is None
+    w.close()
