@@ -38,11 +38,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
         area = rect.adjusted(PADDING, PADDING, -PADDING, -PADDING)
         pix = index.data(ThumbnailRole)
+        frame = area  # where the photo is drawn; the score sits on its corner
         if pix is not None and not pix.isNull():
             scaled = pix.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, scaled.width(), scaled.height())
             target.moveCenter(area.center())
             painter.drawPixmap(target, pix)
+            frame = target
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
@@ -60,7 +62,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setFont(font)
             metrics = painter.fontMetrics()
             badge = QRect(0, 0, metrics.horizontalAdvance(text) + 10, metrics.height() + 4)
-            badge.moveBottomRight(area.bottomRight() - QRect(0, 0, 4, 4).bottomRight())
+            badge.moveBottomRight(frame.bottomRight() - QRect(0, 0, 4, 4).bottomRight())
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(0, 0, 0, 170))
             painter.drawRoundedRect(QRectF(badge), 4, 4)
