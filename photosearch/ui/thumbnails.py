@@ -9,34 +9,25 @@ arrive late are dropped, and starting a new search clears the queue.
 from __future__ import annotations
 
 import collections
-import itertools
+import os
+import threading
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..core import thumbnails as disk
 from .qimage import pil_to_qimage
 
 
-class _Job(QRunnable):
-    def __init__(self, loader: "ThumbnailLoader", path: str, generation: int):
-        super().__init__()
-        self.loader, self.path, self.generation = loader, path, generation
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        if self.generation != self.loader.generation:
-            return  # a newer search started while this waited
-        try:
-            image = pil_to_qimage(disk.load_or_make(self.path, self.loader.root, self.loader.pixels))
-        except Exception:  # unreadable photo: the view shows a broken-image mark
-            image = QImage()
-        self.loader._emit(self.generation, self.path, image)
-
-
 class ThumbnailLoader(QObject):
-    """Makes QImages in a thread pool; emits `loaded(generation, path, image)`."""
+    """Makes QImages on worker threads; emits `loaded(generation, path, image)`.
+
+    Plain Python threads, not QThreadPool: PySide6 (6.12) drops a reference to None
+    on every Python QRunnable.run(), which kills the interpreter after a few
+    thousand thumbnails. The newest request is served first (what is on screen now).
+    """
 
     loaded = Signal(int, str, QImage)
 
@@ -44,34 +35,69 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.root = Path(root)
         self.pixels = pixels
-        self.pool = QThreadPool(self)
-        if threads:
-            self.pool.setMaxThreadCount(threads)
         self.generation = 0
+        self._threads = threads or max(2, min(4, (os.cpu_count() or 2)))
+        self._stack: list[tuple[int, str]] = []
         self._in_flight: set[str] = set()
-        self._priority = itertools.count()
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._workers: list[threading.Thread] = []
 
-    def _emit(self, generation: int, path: str, image: QImage) -> None:
-        self.loaded.emit(generation, path, image)
+    def _ensure_workers(self) -> None:
+        while len(self._workers) < self._threads:
+            t = threading.Thread(target=self._work, name="photosearch-thumbnails", daemon=True)
+            t.start()
+            self._workers.append(t)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stack:
+                    self._cond.wait()
+                generation, path = self._stack.pop()
+                if generation != self.generation:
+                    continue  # a newer search started while this waited
+                self._busy += 1
+            try:
+                image = pil_to_qimage(disk.load_or_make(path, self.root, self.pixels))
+            except Exception:  # unreadable photo: the view shows a broken-image mark
+                image = QImage()
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+            self.loaded.emit(generation, path, image)
 
     def new_generation(self) -> int:
-        self.pool.clear()  # queued work for the old results is dropped, not run
-        self.generation += 1
-        self._in_flight.clear()
-        return self.generation
+        with self._cond:
+            self._stack.clear()  # queued work for the old results is dropped, not run
+            self.generation += 1
+            self._in_flight.clear()
+            return self.generation
 
     def request(self, path: str) -> None:
-        if path in self._in_flight:
-            return
-        self._in_flight.add(path)
-        # later requests (what is on screen now) run first
-        self.pool.start(_Job(self, path, self.generation), min(next(self._priority), 2**30))
+        with self._cond:
+            if path in self._in_flight:
+                return
+            self._in_flight.add(path)
+            self._stack.append((self.generation, path))
+            self._ensure_workers()
+            self._cond.notify()
 
     def done(self, path: str) -> None:
-        self._in_flight.discard(path)
+        with self._cond:
+            self._in_flight.discard(path)
 
     def wait(self, ms: int = 30000) -> bool:
-        return self.pool.waitForDone(ms)
+        """Block until nothing is queued or being made (tests, closing)."""
+        deadline = time.monotonic() + ms / 1000
+        with self._cond:
+            while self._stack or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
 
 
 class PixmapCache:

@@ -58,3 +58,20 @@ def test_pixmap_cache_is_bounded():
     for i in range(5):
         cache.put(str(i), QPixmap(10, 10))
     assert len(cache) == 3 and "0" not in cache and "4" in cache
+
+
+def test_many_thumbnails_do_not_corrupt_the_interpreter(qtbot, tmp_path, qapp):
+    """PySide6's QRunnable.run() loses a reference to None per call; we must not use it."""
+    import sys
+
+    path = str(save_jpeg(make_photo(1, (64, 48)), tmp_path / "p.jpg"))
+    loader = ThumbnailLoader(tmp_path / "thumbs", pixels=128, threads=2)
+    arrived = []
+    loader.loaded.connect(lambda g, p, img: arrived.append(g))
+    before = sys.getrefcount(None)
+    for _ in range(400):
+        loader.new_generation()
+        loader.request(path)
+        loader.wait()
+    qtbot.waitUntil(lambda: len(arrived) >= 300, timeout=20000)
+    assert sys.getrefcount(None) > before - 100
