@@ -11,8 +11,8 @@ import pytest
 from tests.helpers import REPO, make_photo, oriented_copy, save_jpeg
 
 
-def run(*args, home, check=True):
-    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO))
+def run(*args, home, check=True, **env_extra):
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO), **env_extra)
     proc = subprocess.run([sys.executable, "-m", "photosearch", *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=300)
     if check and proc.returncode != 0:
@@ -55,8 +55,8 @@ def test_clear_errors_and_exit_codes(isolated_home, args, message):
 
 def test_missing_model_and_unreadable_query(isolated_home, photo_folder, classifier_model, tmp_path):
     run("library", "create", "lib", photo_folder, home=isolated_home)
-    proc = run("index", home=isolated_home, check=False)
-    assert proc.returncode == 1 and "--model" in proc.stderr
+    proc = run("index", home=isolated_home, check=False, PHOTOSEARCH_EFFNET_WEIGHTS="")
+    assert proc.returncode == 1 and "model download resnet50" in proc.stderr and "offline" in proc.stderr
     proc = run("index", "--model", tmp_path / "gone.onnx", home=isolated_home, check=False)
     assert proc.returncode == 1 and "model file not found" in proc.stderr
     bad = tmp_path / "bad.onnx"

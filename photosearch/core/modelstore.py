@@ -48,14 +48,14 @@ class ModelStore:
         onnx_file, meta_file = self._files(name)
         if not meta_file.exists() or not onnx_file.exists():
             if name in self.known:
-                raise ModelError(self._not_installed(name))
+                raise ModelError(self.not_installed_message(name))
             raise ModelError(f"no model named {name!r}; see 'photosearch model list'")
         try:
             return read_json(meta_file)
         except ValueError as exc:
             raise ModelError(f"the description of model {name!r} is damaged; remove and install it again") from exc
 
-    def _not_installed(self, name: str) -> str:
+    def not_installed_message(self, name: str) -> str:
         entry = self.known[name]
         if entry.builder:
             return (f"model {name!r} is not installed; run 'photosearch model download {name}' "
@@ -81,6 +81,7 @@ class ModelStore:
             preprocess=Preprocess.from_dict(meta.get("preprocess", {})),
             embedding=meta["embedding"],
             logits=meta.get("logits"),
+            installed=True,
         )
 
     def default_name(self, preferred: str | None = None) -> str | None:
