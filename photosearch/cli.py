@@ -67,6 +67,27 @@ class TerminalProgress:
         self.stream.flush()
 
 
+class ByteProgress:
+    """Download progress on a terminal."""
+
+    def __init__(self, label: str, stream=sys.stderr):
+        self.label, self.stream, self.last = label, stream, 0.0
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.last < (0.2 if self.tty else 5.0) and done != total:
+            return
+        self.last = now
+        size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB ({done / total:.0%})" if total else f"{done / 1e6:.1f} MB"
+        self.stream.write(("\r\033[K" if self.tty else "") + f"{self.label}: {size}" + ("" if self.tty else "\n"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
 def _print_hits(hits, as_json: bool, query: str | None = None) -> None:
     if as_json:
         print(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
@@ -127,6 +148,55 @@ def cmd_library(app: App, args) -> int:
     return 0
 
 
+def cmd_model(app: App, args) -> int:
+    store = app.models
+    action = args.model_action
+    if action == "list":
+        installed = set(store.installed())
+        default = app.libraries.settings().get("default_model") or store.default_name()
+        for name, entry in store.known.items():
+            state = "installed" if name in installed else "not installed"
+            size = f"{entry.size / 1e6:.0f} MB download" if entry.size else "built offline"
+            mark = "*" if name == default else " "
+            print(f"{mark} {name:<20} {state:<14} {size:<18} {entry.licence:<11} {entry.description}")
+        for name in sorted(installed - set(store.known)):
+            meta = store.info(name)
+            mark = "*" if name == default else " "
+            print(f"{mark} {name:<20} {'installed':<14} {'imported':<18} {'?':<11} {meta.get('source', '')}")
+    elif action == "download":
+        progress = ByteProgress(f"downloading {args.name}")
+        try:
+            spec = store.install(args.name, on_progress=progress)
+        finally:
+            progress.close()
+        print(f"installed model {spec.name!r} ({spec.path})")
+    elif action == "import":
+        spec = store.import_file(Path(args.file), name=args.name)
+        meta = store.info(spec.name)
+        print(f"imported model {spec.name!r}:")
+        print(f"  input       {spec.input_name}, {spec.preprocess.size}x{spec.preprocess.size} RGB, "
+              f"mean {spec.preprocess.mean}, std {spec.preprocess.std}")
+        how = "found inside the graph and added as an output" if meta["source_sha256"] != meta["file_sha256"] \
+            else "an output of the model"
+        print(f"  embedding   {spec.embedding} ({how})")
+        print(f"  classes     {spec.logits or 'none (no keyword search with this model)'}")
+        print(f"use it with: photosearch library create NAME FOLDER --model {spec.name}")
+    elif action == "remove":
+        users = [n for n in app.libraries.names()
+                 if (app.libraries.config(n).model or {}).get("name") == args.name]
+        store.remove(args.name)
+        print(f"removed model {args.name!r}")
+        if users:
+            print(f"note: libraries that used it need another model or a re-index: {', '.join(users)}")
+    elif action == "info":
+        print(json.dumps(store.info(args.name), indent=2, sort_keys=True))
+    elif action == "default":
+        app.model_spec(args.name)  # must exist
+        app.libraries.update_settings(default_model=args.name)
+        print(f"new libraries will use model {args.name!r}")
+    return 0
+
+
 def cmd_index(app: App, args) -> int:
     name = app.libraries.resolve(args.library_name or args.library)
     cancel = threading.Event()
@@ -142,8 +212,8 @@ def cmd_index(app: App, args) -> int:
         if args.reindex:
             library.reset_vectors()
         embedder = app.embedder_for(library, args.model)
-        if embedder.notice:
-            print(f"note: {embedder.notice}", file=sys.stderr)
+        if not (library.config.model or {}).get("sha256") == embedder.spec.sha256:
+            print(f"library {library.name!r} uses model {embedder.spec.name!r}", file=sys.stderr)
         signal.signal(signal.SIGINT, on_interrupt)
         try:
             summary = index_library(library, embedder, cancel=cancel, on_progress=TerminalProgress(),
@@ -179,8 +249,14 @@ def _open_searcher(app: App, args, need_model: bool):
 
 
 def cmd_search(app: App, args) -> int:
+    if args.text:
+        library, searcher = _open_searcher(app, args, need_model=False)
+        with library:
+            hits = searcher.by_text(args.text, k=args.k, min_score=max(args.min_score, 0.0))
+            _print_hits(hits, args.json, query=args.text)
+        return 0
     if not args.images and not args.batch:
-        raise PhotosearchError("give one or more images, or --batch FILE")
+        raise PhotosearchError("give one or more images, --text WORD, or --batch FILE")
     library, searcher = _open_searcher(app, args, need_model=True)
     with library:
         if args.batch:
@@ -282,7 +358,7 @@ def cmd_errors(app: App, args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-l", "--library", help="library name (default: the default library)")
-    common.add_argument("--model", help="ONNX model file (default: the library's model)")
+    common.add_argument("--model", help="model name or ONNX file (default: the library's model)")
     common.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the model runs (default: auto = GPU if usable)")
 
@@ -299,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = lsub.add_parser("create", help="create a library of folders")
     p.add_argument("name")
     p.add_argument("folders", nargs="+", metavar="FOLDER")
-    p.add_argument("--model", help="ONNX model file to index with")
+    p.add_argument("--model", help="model to index with: an installed name or an ONNX file")
     lsub.add_parser("list", help="list libraries")
     for action, helptext in (("add-folder", "add folders to a library"), ("remove-folder", "remove folders")):
         p = lsub.add_parser(action, help=helptext)
@@ -313,6 +389,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = lsub.add_parser("default", help="choose the default library")
     p.add_argument("name")
 
+    mod = sub.add_parser("model", help="list, download, import and remove models")
+    msub = mod.add_subparsers(dest="model_action", metavar="ACTION", required=True)
+    msub.add_parser("list", help="known and installed models")
+    p = msub.add_parser("download", help="download (or build, for the offline model) a known model")
+    p.add_argument("name")
+    p = msub.add_parser("import", help="add your own ONNX image model")
+    p.add_argument("file")
+    p.add_argument("--name", help="name to give it (default: from the file name)")
+    p = msub.add_parser("remove", help="delete an installed model")
+    p.add_argument("name")
+    p = msub.add_parser("info", help="everything recorded about an installed model")
+    p.add_argument("name")
+    p = msub.add_parser("default", help="the model new libraries use")
+    p.add_argument("name")
+
     p = sub.add_parser("index", parents=[common], help="scan the folders and index new or changed photos")
     p.add_argument("library_name", nargs="?", metavar="LIBRARY")
     p.add_argument("--reindex", action="store_true", help="forget all vectors and embed everything again")
@@ -324,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=-1.0, help="only results at least this similar (0-1)")
     p.add_argument("--json", action="store_true", help="one JSON object per query")
     p.add_argument("--batch", metavar="LIST_FILE", help="run one query per line of this file ('-' = stdin)")
+    p.add_argument("--text", metavar="WORD", help="find photos of a subject by name (dog, car, beach, ...)")
 
     p = sub.add_parser("similar", parents=[common], help="find photos similar to photos already in the library")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -340,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "library": cmd_library,
+    "model": cmd_model,
     "index": cmd_index,
     "search": cmd_search,
     "similar": cmd_similar,
@@ -356,7 +449,8 @@ def main(argv: list[str] | None = None, app: App | None = None) -> int:
         return 0
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
-    app = app or App(device=getattr(args, "device", "auto"))
+    app = app or App(device=getattr(args, "device", "auto"),
+                     on_notice=lambda text: print(f"note: {text}", file=sys.stderr))
     try:
         return COMMANDS[args.command](app, args)
     except ImageError as exc:

@@ -173,3 +173,30 @@ def test_planted_copies_found_at_rank_one_with_a_real_model(isolated_home, share
         planted = library / ("copy_" + query.name[2:])
         top = json.loads(run("similar", planted, "-k", "1", "--json", home=isolated_home).stdout)["hits"][0]
         assert top["path"] == str(original), (planted.name, top)
+
+
+def test_offline_model_is_used_when_none_is_installed(isolated_home, photo_folder):
+    from photosearch.core import effnet_lite
+
+    if effnet_lite.weights_file() is None:
+        pytest.skip("the offline model's package is not installed")
+    run("library", "create", "lib", photo_folder, home=isolated_home)
+    proc = run("index", home=isolated_home)
+    assert "efficientnet-lite0" in proc.stderr and "offline" in proc.stderr
+    assert "12 embedded" in proc.stdout
+    listing = run("model", "list", home=isolated_home).stdout
+    assert "efficientnet-lite0" in listing and "installed" in listing
+    text = json.loads(run("search", "--text", "dog", "--json", home=isolated_home).stdout)
+    assert text["query"] == "dog"  # generated pictures are no dogs: any answer is a valid list
+    assert isinstance(text["hits"], list)
+
+
+def test_model_import_tells_what_it_understood(isolated_home, classifier_model, photo_folder):
+    out = run("model", "import", classifier_model, "--name", "tiny", home=isolated_home).stdout
+    assert "features" in out and "added as an output" in out and "logits" in out
+    assert "tiny" in run("model", "list", home=isolated_home).stdout
+    run("library", "create", "lib", photo_folder, "--model", "tiny", home=isolated_home)
+    assert "12 embedded" in run("index", home=isolated_home).stdout
+    run("model", "remove", "tiny", home=isolated_home)
+    proc = run("search", photo_folder / "photo_01.jpg", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "tiny" in proc.stderr

@@ -84,5 +84,20 @@ class Searcher:
         return self.by_vector(mean_vector(vectors), k, min_score, exclude=photo_ids)
 
 
+    def by_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[Hit]:
+        """Photos whose recorded ImageNet classes match a word ("dog", "car"), most probable first."""
+        from .labels import LabelIndex
+
+        classes = LabelIndex.load().match(text)
+        if not classes:
+            raise PhotosearchError(f"no photo subject called {text!r} is known; try a simpler or more general word")
+        score: dict[int, float] = {}
+        for photo_id, _cls, prob in self.library.catalog.photos_with_classes(classes):
+            score[photo_id] = min(1.0, score.get(photo_id, 0.0) + prob)
+        ranked = sorted(((s, i) for i, s in score.items() if s >= min_score), reverse=True)[:k]
+        paths = self.library.catalog.paths(i for _, i in ranked)
+        return [Hit(i, paths[i], s) for s, i in ranked if i in paths]
+
+
 def mean_vector(vectors: np.ndarray) -> np.ndarray:
     return l2_normalise(np.asarray(vectors, np.float32).mean(axis=0))

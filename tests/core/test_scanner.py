@@ -27,7 +27,8 @@ def test_fingerprint_of_bytes_and_file_agree(tmp_path):
     p = tmp_path / "f.bin"
     p.write_bytes(data)
     assert fingerprint_bytes(data) == fingerprint_file(str(p))
-    assert fingerprint_bytes(data) != fingerprint_bytes(data[:-1] + b"x")
+    assert fingerprint_bytes(data) != fingerprint_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert fingerprint_bytes(data) != fingerprint_bytes(data[:-1])
 
 
 def test_walk_finds_images_only_and_skips_hidden_and_excluded(tmp_path):
