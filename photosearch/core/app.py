@@ -69,6 +69,18 @@ class App:
                     "for ResNet-50 run 'photosearch model download resnet50'")
         return spec
 
+    def has_model_for(self, library: Library) -> bool:
+        """Whether indexing could start without asking for a model (cheap: builds nothing)."""
+        from . import effnet_lite
+
+        return bool(library.config.model or self.libraries.settings().get("default_model")
+                    or self.models.default_name() or effnet_lite.weights_file())
+
+    def set_device(self, device: str) -> None:
+        if device != self.device:
+            self.device = device
+            self._embedders.clear()
+
     def library_model(self, library: Library, override: str | Path | None = None) -> ModelSpec:
         if override:
             return self.model_spec(override)

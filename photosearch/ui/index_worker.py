@@ -19,7 +19,7 @@ class IndexWorker(QObject):
 
     progress = Signal(object)  # Progress, at most a few per second
     finished = Signal(object)  # IndexSummary
-    failed = Signal(str)
+    failed = Signal(str, str)  # message, kind of problem (the exception's class name)
     notice = Signal(str)
 
     def __init__(self, throttle: float = 0.2):
@@ -47,11 +47,11 @@ class IndexWorker(QObject):
             summary = index_library(library, embedder, cancel=self.cancel, pause=self.pause,
                                     on_progress=self._on_progress)
         except PhotosearchError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), type(exc).__name__)
             return
         except Exception as exc:  # a bug: say so, keep the app alive
             log.exception("indexing failed")
-            self.failed.emit(f"Indexing stopped by an internal error: {exc}")
+            self.failed.emit(f"Indexing stopped by an internal error: {exc}", "bug")
             return
         for notice in summary.notices:
             self.notice.emit(notice)
@@ -64,7 +64,7 @@ class IndexController(QObject):
     _start = Signal(object, object)
     progress = Signal(object)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(str, str)
     notice = Signal(str)
     running_changed = Signal(bool)
 
@@ -97,10 +97,10 @@ class IndexController(QObject):
         self.running_changed.emit(False)
         self.finished.emit(summary)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, kind: str) -> None:
         self.running = False
         self.running_changed.emit(False)
-        self.failed.emit(message)
+        self.failed.emit(message, kind)
 
     @property
     def paused(self) -> bool:

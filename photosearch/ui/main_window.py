@@ -13,7 +13,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListView, QMainWindow, QMenu,
     QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QSplitter, QStackedWidget, QToolBar,
-    QToolButton, QVBoxLayout, QWidget, QComboBox, QCheckBox,
+    QToolButton, QVBoxLayout, QWidget, QComboBox, QCheckBox, QLineEdit,
 )
 
 from ..core import thumbnails as disk_thumbnails
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.indexer = IndexController(self)
         self.indexer.progress.connect(self._on_progress)
         self.indexer.finished.connect(self._on_index_finished)
-        self.indexer.failed.connect(lambda m: self.show_message(m, error=True))
+        self.indexer.failed.connect(self._on_index_failed)
         self.indexer.notice.connect(lambda m: self.show_message(m))
         self.indexer.running_changed.connect(self._on_running_changed)
 
@@ -151,6 +151,12 @@ class MainWindow(QMainWindow):
         self.similar_button = QPushButton("Find similar to selected")
         self.similar_button.clicked.connect(self.find_similar_to_selected)
         bar.addWidget(self.similar_button)
+        self.text_box = QLineEdit()
+        self.text_box.setPlaceholderText("Find by subject: dog, car, beach…")
+        self.text_box.setClearButtonEnabled(True)
+        self.text_box.setMinimumWidth(200)
+        self.text_box.returnPressed.connect(lambda: self.search_text(self.text_box.text()))
+        bar.addWidget(self.text_box)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
                              spacer.sizePolicy().verticalPolicy().Preferred)
@@ -292,7 +298,15 @@ class MainWindow(QMainWindow):
         menu.addAction("Re-scan folders now", self.start_indexing)
         menu.addAction("Show files that could not be read", self.show_errors)
         menu.addSeparator()
-        menu.addAction("Choose model file…", self.choose_model)
+        menu.addAction("Model…", self.choose_model)
+        device_menu = menu.addMenu("Run the model on")
+        self.device_actions = {}
+        for key, label in (("auto", "GPU if available (auto)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")):
+            act = device_menu.addAction(label, lambda k=key: self.set_device(k))
+            act.setCheckable(True)
+            self.device_actions[key] = act
+        device_menu.aboutToShow.connect(
+            lambda: [a.setChecked(k == self.app.device) for k, a in self.device_actions.items()])
         self.library_menu_button.setMenu(menu)
 
     # -- settings --------------------------------------------------------------
@@ -306,6 +320,9 @@ class MainWindow(QMainWindow):
         self.set_thumbnail_size(self.zoom.value())
         self.scores_box.setChecked(self.settings.value("always_show_scores", "false") in ("true", True))
         self.k_box.setValue(int(self.settings.value("results", DEFAULT_K)))
+        device = self.settings.value("device")
+        if device in ("auto", "cpu", "cuda"):
+            self.app.set_device(device)
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -479,28 +496,48 @@ class MainWindow(QMainWindow):
         lib.save_config()
         self.start_indexing()
 
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an ONNX image model", "", "ONNX models (*.onnx)")
-        if path:
-            self.app.libraries.update_settings(default_model=path)
-            self.show_message(f"Model {os.path.basename(path)} will be used for new libraries")
-            self.start_indexing()
+    def choose_model(self) -> bool:
+        from .model_dialogs import choose_model
+
+        chosen = choose_model(self, self.app)
+        if not chosen:
+            return False
+        self.app.libraries.update_settings(default_model=chosen)
+        self.show_message(f"Model {os.path.basename(chosen)} will be used for libraries without a model")
+        return True
+
+    def set_device(self, device: str) -> None:
+        if self.indexer.running:
+            self.show_message("The device can be changed when indexing is done", error=True)
+            return
+        self.app.set_device(device)
+        self.settings.setValue("device", device)
+        self.show_message({"auto": "The model runs on the GPU when one is usable, else on the CPU",
+                           "cpu": "The model runs on the CPU", "cuda": "The model runs on the GPU (CUDA)"}[device])
 
     # -- indexing --------------------------------------------------------------
     def start_indexing(self, quiet: bool = False) -> None:
         lib = self.library
         if lib is None or not lib.writable or self.indexer.running:
             return
-        try:
-            self.app.library_model_path(lib)
-        except PhotosearchError:
-            if quiet:
-                self.show_message("Choose a model to index your photos: Library menu (⋯) → Choose model file…",
-                                  error=True)
-            else:
-                self.choose_model()
+        if not self.app.has_model_for(lib) and not self.choose_model():
+            self.show_message("Choose a model to index your photos: Library menu (⋯) → Model…", error=True)
             return
         self.indexer.start(self.app, lib)
+
+    def _on_index_failed(self, message: str, kind: str) -> None:
+        self.show_message(message, error=True)
+        lib = self.library
+        if kind == "LibraryIncompatible" and lib is not None and lib.writable:
+            answer = QMessageBox.question(
+                self, "Another model",
+                f"{message}\n\nRe-index the library with the current model now? Your photos are not touched; "
+                "only the index is rebuilt.")
+            if answer == QMessageBox.StandardButton.Yes:
+                lib.reset_vectors()
+                lib.config.model = None
+                lib.save_config()
+                self.start_indexing()
 
     def _on_running_changed(self, running: bool) -> None:
         for w in (self.progress, self.pause_button, self.cancel_button):
@@ -619,6 +656,19 @@ class MainWindow(QMainWindow):
 
         return self._submit(work, caption, pixmap)
 
+    def search_text(self, text: str) -> int | None:
+        """Photos whose recognised subject matches a word (ImageNet classes and WordNet parents)."""
+        text = text.strip()
+        if self.library is None or not text:
+            return None
+        k, min_score = self.k_box.value(), max(0.0, self.min_score())
+
+        def work() -> Query:
+            hits = self._searcher(need_model=False).by_text(text, k, min_score)
+            return Query(None, (), hits, f"“{text}”", text=text)
+
+        return self._submit(work, f"Photos of “{text}”", None)
+
     def _on_search_done(self, generation: int, query: Query) -> None:
         if generation != self._generation:
             return
@@ -627,8 +677,9 @@ class MainWindow(QMainWindow):
         if query.device:
             self.device_label.setText("GPU" if query.device == "cuda" else "CPU")
         n = len(query.hits)
-        self.show_message(f"{n:,} similar photos · {query.seconds * 1000:.0f} ms" if n else
-                          "No similar photos found (is the library indexed? try a lower minimum similarity)")
+        kind = "matching" if query.text is not None else "similar"
+        self.show_message(f"{n:,} {kind} photos · {query.seconds * 1000:.0f} ms" if n else
+                          f"No {kind} photos found (is the library indexed? try a lower minimum similarity)")
         self.results_ready.emit(n)
 
     def _on_search_failed(self, generation: int, message: str) -> None:
@@ -653,8 +704,16 @@ class MainWindow(QMainWindow):
         """New result count or threshold: re-rank from the query vector, nothing re-embedded."""
         if self.query is None or self.library is None:
             return
-        hits = Searcher(self.library).by_vector(self.query.vector, self.k_box.value(),
-                                                self.min_score(), exclude=self.query.exclude)
+        searcher = Searcher(self.library)
+        if self.query.text is not None:
+            try:
+                hits = searcher.by_text(self.query.text, self.k_box.value(), max(0.0, self.min_score()))
+            except PhotosearchError as exc:
+                self.show_message(str(exc), error=True)
+                return
+        else:
+            hits = searcher.by_vector(self.query.vector, self.k_box.value(), self.min_score(),
+                                      exclude=self.query.exclude)
         self.query.hits = hits
         self._show_hits(hits)
         self.results_ready.emit(len(hits))

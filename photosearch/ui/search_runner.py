@@ -17,12 +17,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Query:
-    vector: np.ndarray
+    vector: np.ndarray | None  # None for a keyword query
     exclude: tuple[int, ...] = ()
     hits: list = field(default_factory=list)
     label: str = ""
     device: str = ""
     seconds: float = 0.0
+    text: str | None = None
 
 
 class SearchRunner(QObject):

@@ -164,3 +164,21 @@ def test_welcome_view_when_there_is_no_library(qtbot, app, tmp_path):
     qtbot.addWidget(w)
     assert w.stack.currentWidget() is w.welcome and w.library is None
     w.close()
+
+
+def test_keyword_search_box(qtbot, window):
+    from photosearch.core.labels import LabelIndex
+
+    birds = set(LabelIndex.load().match("bird"))
+    expected = {window.library.catalog.paths([pid])[pid]
+                for pid, cls, prob in window.library.catalog.photos_with_classes(birds)}
+    assert expected  # the tiny classifier puts bird classes in most top-5s
+    window.text_box.setText("birds")
+    with qtbot.waitSignal(window.results_ready, timeout=20000) as blocker:
+        window.text_box.returnPressed.emit()
+    assert blocker.args[0] == len(expected) and set(window.model.paths) == expected
+    scores = [window.model.score_at(r) for r in range(window.model.rowCount())]
+    assert scores == sorted(scores, reverse=True)
+    window.k_box.setValue(1)
+    window.refine()
+    assert window.model.rowCount() == min(1, len(expected))
