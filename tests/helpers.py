@@ -29,7 +29,7 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
     return path
 
 
-def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0) -> Path:
+def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0, work_channels: int = 0) -> Path:
     """A classifier-shaped graph: pooled 'features' -> Flatten -> Gemm (logits only).
 
     AveragePool(4) makes an (size/4)^2 colour thumbnail; Reshape turns it into a
@@ -41,8 +41,21 @@ def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0
     feat = 3 * cells * cells
     w = rng.normal(size=(classes, feat)).astype(np.float32)
     b = rng.normal(size=(classes,)).astype(np.float32)
-    nodes = [
-        helper.make_node("AveragePool", ["input"], ["thumb"], kernel_shape=[4, 4], strides=[4, 4]),
+    extra_inits, first = [], "input"
+    nodes = []
+    if work_channels:
+        # real compute (two 3x3 convolutions) for tests that need indexing to take a while;
+        # the residual keeps the colour thumbnail as the descriptor
+        c = work_channels
+        extra_inits = [numpy_helper.from_array(rng.normal(size=(c, 3, 3, 3)).astype(np.float32) * 0.1, "cw1"),
+                       numpy_helper.from_array(rng.normal(size=(3, c, 3, 3)).astype(np.float32) * 0.01, "cw2")]
+        nodes += [helper.make_node("Conv", ["input", "cw1"], ["h1"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", ["h1"], ["h2"]),
+                  helper.make_node("Conv", ["h2", "cw2"], ["h3"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Add", ["input", "h3"], ["worked"])]
+        first = "worked"
+    nodes += [
+        helper.make_node("AveragePool", [first], ["thumb"], kernel_shape=[4, 4], strides=[4, 4]),
         helper.make_node("Reshape", ["thumb", "shape"], ["cells"]),
         helper.make_node("GlobalAveragePool", ["cells"], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
@@ -53,7 +66,7 @@ def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
         [numpy_helper.from_array(np.array([-1, feat, 1, 1], np.int64), "shape"),
-         numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")],
+         numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")] + extra_inits,
     )
     return _save(helper.make_model(graph), path)
 

@@ -36,3 +36,7 @@ class ImageError(PhotosearchError):
 
 class FolderError(PhotosearchError):
     """A folder does not exist or cannot be read."""
+
+
+class StorageError(PhotosearchError):
+    """The library's own files cannot be written (disk full, permissions, I/O error)."""

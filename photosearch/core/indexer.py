@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import os
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,7 @@ import numpy as np
 
 from .catalog import Failed, Indexed
 from .embedder import Embedder, default_threads
-from .errors import LibraryIncompatible
+from .errors import LibraryIncompatible, StorageError
 from .imageio import decode, describe_error
 from .library import Library
 from .preprocess import Preprocess
@@ -96,6 +97,8 @@ def load_for_model(photo_id: int, path: str, pre: Preprocess) -> _Decoded:
         out.vanished = True
         return out
     except OSError as exc:
+        # size and mtime stay 0: permissions get fixed without touching the file,
+        # so the next scan sees a "change" and tries it again
         out.error = describe_error(exc)
         return out
     # size and mtime of what was actually read, so a file rewritten meanwhile is
@@ -153,7 +156,20 @@ def apply_model(library: Library, embedder: Embedder) -> None:
         library.save_config()
 
 
-def index_library(
+def index_library(library: Library, embedder: Embedder, **kwargs) -> IndexSummary:
+    """Bring a library up to date with its folders. Safe to cancel, kill or run out of disk
+    at any point: what was committed stays, and the next run does the rest."""
+    try:
+        return _index_library(library, embedder, **kwargs)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StorageError(
+            f"cannot write to the storage of library {library.name!r} ({reason}); "
+            "what was indexed before is kept; free some space and index again"
+        ) from exc
+
+
+def _index_library(
     library: Library,
     embedder: Embedder,
     *,
@@ -165,7 +181,6 @@ def index_library(
     checkpoint_seconds: float = 30.0,
     now: Callable[[], float] = time.monotonic,
 ) -> IndexSummary:
-    """Bring a library up to date with its folders. Safe to cancel at any point."""
     if not library.writable:
         raise ValueError("index_library needs a library opened for writing")
     cancel = cancel or threading.Event()

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,21 +83,40 @@ class Library:
         self._lock = WriterLock(self.folder / "writer.lock", f"library {config.name!r}")
         if writable:
             self._lock.acquire()
+        self.notices: list[str] = []
         try:
-            self.catalog = Catalog(self.folder / "catalog.sqlite", dim=config.dim, vector_dtype=config.vector_dtype)
-            problem = self.catalog.check()
-            if problem:
-                raise LibraryIncompatible(
-                    f"the catalog of library {config.name!r} is damaged ({problem}); "
-                    "delete the library and index again"
-                )
+            self.catalog = self._open_catalog()
             if int(self.catalog.meta("schema", "1")) > SCHEMA_VERSION:
                 raise LibraryIncompatible(f"library {config.name!r} was written by a newer photosearch")
         except BaseException:
             self._lock.release()
             raise
         self._index: VectorIndex | None = None
-        self.notices: list[str] = []
+
+    def _open_catalog(self) -> Catalog:
+        path = self.folder / "catalog.sqlite"
+        try:
+            catalog = Catalog(path, dim=self.config.dim, vector_dtype=self.config.vector_dtype)
+            problem = catalog.check()
+        except sqlite3.DatabaseError as exc:
+            catalog, problem = None, str(exc)
+        if problem is None:
+            return catalog
+        if catalog is not None:
+            catalog.close()
+        if not self.writable:
+            raise LibraryIncompatible(f"the catalog of library {self.name!r} is damaged ({problem}); "
+                                      "open it for indexing to repair it")
+        # Keep the damaged file for the curious, start a fresh catalog: the next scan
+        # finds every photo again, and the index is rebuilt to match.
+        aside = path.with_name(f"catalog.damaged-{int(time.time())}.sqlite")
+        for suffix in ("", "-wal", "-shm"):
+            src = path.with_name(path.name + suffix)
+            if src.exists():
+                os.replace(src, aside.with_name(aside.name + suffix))
+        self.notices.append(f"The catalog of library {self.name!r} was damaged ({problem}); it was set aside "
+                            f"as {aside.name} and your photos will be indexed again")
+        return Catalog(path, dim=self.config.dim, vector_dtype=self.config.vector_dtype)
 
     @property
     def name(self) -> str:
@@ -120,8 +141,8 @@ class Library:
 
     def open_index(self, on_notice: Callable[[str], None] | None = None) -> VectorIndex:
         index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index))
-        index.open(self.catalog, on_notice=on_notice or self.notices.append)
-        if self.writable:
+        changed = index.open(self.catalog, on_notice=on_notice or self.notices.append)
+        if self.writable and changed:
             # persist a repaired or caught-up index at once
             index.save(self.catalog)
         return index

@@ -67,11 +67,15 @@ class VectorIndex:
         index.set_ef(self.params.ef_search)
         return index
 
-    def open(self, catalog: Catalog, on_notice: Callable[[str], None] | None = None) -> None:
-        """Load the saved index and catch up with the catalog; rebuild if needed."""
+    def open(self, catalog: Catalog, on_notice: Callable[[str], None] | None = None) -> bool:
+        """Load the saved index and catch up with the catalog; rebuild if needed.
+
+        Returns whether the index now differs from the saved file.
+        """
         problem = self._load()
+        changed = False
         if problem is None:
-            self._replay(catalog)
+            changed = self._replay(catalog)
             live = self.live_count
             stored = catalog.vector_count()
             if live != stored:
@@ -80,6 +84,8 @@ class VectorIndex:
             if on_notice and (self.file.exists() or self.state_file.exists()):
                 on_notice(f"Rebuilding the search index ({problem})")
             self.rebuild(catalog)
+            changed = True
+        return changed
 
     def _load(self) -> str | None:
         try:
@@ -113,12 +119,14 @@ class VectorIndex:
             for ids, vecs in catalog.vectors_since(-1):
                 self._add(ids, vecs)
 
-    def _replay(self, catalog: Catalog) -> None:
+    def _replay(self, catalog: Catalog) -> bool:
         seq = catalog.seq
+        changed = seq != self.seq
         for ids, vecs in catalog.vectors_since(self.seq):
             self.add(ids, vecs)
         self.remove(catalog.tombstones_since(self.seq))
         self.seq = seq
+        return changed
 
     def save(self, catalog: Catalog) -> None:
         """Write the index atomically, then record what it reflects."""
