@@ -24,6 +24,7 @@ CPU = "CPUExecutionProvider"
 class Embedding:
     vectors: np.ndarray  # [N, D] float32, L2-normalised
     logits: np.ndarray | None  # [N, C] float32, or None
+    feature_map: np.ndarray | None = None  # [N, C, H, W], when asked for
 
 
 def choose_providers(device: str, available: Sequence[str]) -> list[str]:
@@ -112,19 +113,21 @@ class Embedder:
             raise ModelError(f"model {self.spec.name} failed on a test image: {_first_line(exc)}") from exc
         return int(out.vectors.shape[1])
 
-    def embed(self, batch: np.ndarray) -> Embedding:
+    def embed(self, batch: np.ndarray, feature_map: bool = False) -> Embedding:
         """Embed a preprocessed batch [N, 3, H, W]."""
+        outputs = self._outputs + ([self.spec.feature_map] if feature_map else [])
         try:
-            results = self.session.run(self._outputs, {self.spec.input_name: batch})
+            results = self.session.run(outputs, {self.spec.input_name: batch})
         except Exception as exc:
             raise ModelError(f"model {self.spec.name} failed: {_first_line(exc)}") from exc
         vectors = np.asarray(results[0], dtype=np.float32).reshape(len(batch), -1)
         logits = None
-        if len(results) > 1:
+        if self.spec.logits:
             logits = np.asarray(results[1], dtype=np.float32).reshape(len(batch), -1)
         if not np.all(np.isfinite(vectors)):
             raise ModelError(f"model {self.spec.name} produced non-finite values")
-        return Embedding(l2_normalise(vectors), logits)
+        fmap = np.asarray(results[-1], dtype=np.float32) if feature_map else None
+        return Embedding(l2_normalise(vectors), logits, fmap)
 
     def embed_images(self, images) -> Embedding:
         """Embed decoded RGB images (PIL), in batches."""

@@ -29,6 +29,7 @@ class ModelSpec:
     logits: str | None = None
     runtime_path: Path | None = None  # prepared copy with the embedding exposed
     installed: bool = False  # lives in the model store (referred to by name)
+    feature_map: str | None = None  # the [N, C, H, W] map the embedding pools, when exposed
 
     @property
     def file_for_runtime(self) -> Path:

@@ -176,3 +176,38 @@ def expose(model: onnx.ModelProto, tensor: str) -> onnx.ModelProto:
     vi = onnx.helper.make_tensor_value_info(tensor, TensorProto.FLOAT, None)
     model.graph.output.append(vi)
     return model
+
+
+def feature_map(model: onnx.ModelProto, embedding: str) -> str:
+    """The [N, C, H, W] tensor whose global pooling gives `embedding`."""
+    graph = _Graph(model)
+    tensor = embedding
+    for _ in range(12):
+        node = graph.producer.get(tensor)
+        if node is None:
+            break
+        if node.op_type in ("GlobalAveragePool", "ReduceMean"):
+            source = graph.data_input(node)
+            if not graph.is_float(source):
+                break
+            return source
+        if node.op_type not in _PASS_THROUGH:
+            break
+        tensor = graph.data_input(node)
+    raise ValueError("the model's embedding is not a global average pooling of a float feature map")
+
+
+def free_spatial_dims(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Let the image input take any height and width (fully convolutional models)."""
+    inits = {t.name for t in model.graph.initializer}
+    for inp in model.graph.input:
+        if inp.name in inits:
+            continue
+        dims = inp.type.tensor_type.shape.dim
+        if len(dims) == 4:
+            dims[2].dim_param, dims[3].dim_param = "H", "W"
+    del model.graph.value_info[:]  # shapes inferred for 224x224 would contradict other sizes
+    for out in model.graph.output:
+        if out.type.tensor_type.HasField("shape") and len(out.type.tensor_type.shape.dim) == 4:
+            out.type.tensor_type.ClearField("shape")
+    return model
