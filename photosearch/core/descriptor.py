@@ -35,6 +35,10 @@ class DescriptorConfig:
     flip: bool = False
     query_rotations: bool = False
     whiten: bool = False
+    whiten_shrink: float = 0.1  # eigenvalue shrinkage: larger = milder whitening
+    # also describe a copy shrunk to this fraction of the photo and scaled back up:
+    # the descriptor then also matches small, blurry copies (thumbnails, downscaled shares)
+    lowres: float = 0.0
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
@@ -65,6 +69,16 @@ CONFIGS: dict[str, DescriptorConfig] = {
     "avg+flip+rot": DescriptorConfig(flip=True, query_rotations=True),
     "gem+flip+ms+rot": DescriptorConfig(pooling="gem", flip=True, scales=(1.0, 1.4142), query_rotations=True),
     "gem+flip+rot+wh": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, whiten=True),
+    "gem+flip+rot+low": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, lowres=0.25),
+    "gem+rot+low": DescriptorConfig(pooling="gem", query_rotations=True, lowres=0.25),
+    "rmac+rot+low": DescriptorConfig(pooling="rmac", query_rotations=True, lowres=0.25),
+    "gem+flip+rot+low+wh": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, lowres=0.25,
+                                            whiten=True),
+    "gem+flip+rot+wh.5": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, whiten=True,
+                                          whiten_shrink=0.5),
+    "gem+flip+rot+wh2": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, whiten=True,
+                                         whiten_shrink=2.0),
+    "gem+rot+wh.5": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, whiten_shrink=0.5),
 }
 
 
@@ -131,9 +145,14 @@ class Descriptor:
 
     def prepare(self, img: Image.Image) -> list[np.ndarray]:
         """The model inputs (views) for one photo; runs in decoding threads."""
+        sources = [(pre, img) for pre in self._pres]
+        if self.config.lowres:
+            f = self.config.lowres
+            small = img.resize((max(8, round(img.width * f)), max(8, round(img.height * f))), Image.BILINEAR)
+            sources.append((self._pres[0], small))
         views = []
-        for pre in self._pres:
-            t = pre(img)
+        for pre, im in sources:
+            t = pre(im)
             views.append(t)
             if self.config.flip:
                 views.append(np.ascontiguousarray(t[:, :, ::-1]))
@@ -169,7 +188,8 @@ class Descriptor:
         return self.run([self.prepare(img) for img in images]).vectors
 
     # -- whitening ----------------------------------------------------------
-    def fit_whitening(self, vectors: np.ndarray, dim: int | None = None, shrink: float = 0.1) -> None:
+    def fit_whitening(self, vectors: np.ndarray, dim: int | None = None, shrink: float | None = None) -> None:
+        shrink = self.config.whiten_shrink if shrink is None else shrink
         x = np.asarray(vectors, np.float64)
         self._mean = x.mean(axis=0)
         cov = np.cov((x - self._mean).T)

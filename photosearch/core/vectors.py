@@ -23,11 +23,19 @@ from .catalog import Catalog
 from .fsutil import read_json, save_atomic, write_json_atomic
 
 
+# Above this many photos the index holds PCA-reduced vectors (exact scores come from
+# the stored full vectors): memory and speed stay flat as a library grows to millions.
+AUTO_REDUCE_AT = 100_000
+REDUCED_DIM = 256
+
+
 @dataclass(frozen=True)
 class IndexParams:
     M: int = 16
     ef_construction: int = 200
     ef_search: int = 96
+    index_dim: int = 0  # 0: automatic (full dimension below AUTO_REDUCE_AT photos)
+    rerank: int = 100  # candidates re-scored with full vectors when the index is reduced
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,12 +54,50 @@ def _crc32(path: Path) -> int:
     return crc
 
 
+class Projection:
+    """PCA to fewer dimensions, fitted on the library's own vectors."""
+
+    def __init__(self, mean: np.ndarray, components: np.ndarray):
+        self.mean = mean.astype(np.float32)
+        self.components = components.astype(np.float32)  # [D, d]
+
+    @property
+    def dim(self) -> int:
+        return self.components.shape[1]
+
+    @classmethod
+    def fit(cls, sample: np.ndarray, dim: int) -> "Projection":
+        x = np.asarray(sample, np.float32)
+        mean = x.mean(axis=0)
+        _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+        return cls(mean, vt[:dim].T)
+
+    def __call__(self, vectors: np.ndarray) -> np.ndarray:
+        y = (np.asarray(vectors, np.float32) - self.mean) @ self.components
+        return y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+
+    def save(self, path: Path) -> None:
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, mean=self.mean, components=self.components)
+
+        save_atomic(path, write)
+
+    @classmethod
+    def load(cls, path: Path) -> "Projection":
+        with np.load(path) as z:
+            return cls(z["mean"], z["components"])
+
+
 class VectorIndex:
     """An hnswlib index over photo ids, kept in step with a Catalog."""
 
     def __init__(self, folder: Path, dim: int, params: IndexParams):
         self.file = Path(folder) / "index.hnsw"
         self.state_file = Path(folder) / "index.json"
+        self.projection_file = Path(folder) / "projection.npz"
+        self.projection: Projection | None = None
+        self._catalog: Catalog | None = None
         self.dim = dim
         self.params = params
         self.seq = 0  # catalog sequence number reflected by the index
@@ -60,8 +106,15 @@ class VectorIndex:
         self._lock = threading.RLock()  # hnswlib resize/save must not race queries
 
     # -- lifecycle ---------------------------------------------------------
+    @property
+    def index_dim(self) -> int:
+        return self.projection.dim if self.projection is not None else self.dim
+
+    def _project(self, vecs: np.ndarray) -> np.ndarray:
+        return self.projection(vecs) if self.projection is not None else np.asarray(vecs, np.float32)
+
     def _new(self, capacity: int) -> hnswlib.Index:
-        index = hnswlib.Index(space="ip", dim=self.dim)
+        index = hnswlib.Index(space="ip", dim=self.index_dim)
         index.init_index(max_elements=max(1024, capacity), ef_construction=self.params.ef_construction,
                          M=self.params.M, random_seed=100)
         index.set_ef(self.params.ef_search)
@@ -72,6 +125,7 @@ class VectorIndex:
 
         Returns whether the index now differs from the saved file.
         """
+        self._catalog = catalog
         problem = self._load()
         changed = False
         if problem is None:
@@ -80,6 +134,8 @@ class VectorIndex:
             stored = catalog.vector_count()
             if live != stored:
                 problem = f"the index holds {live} photos but the catalog {stored}"
+            elif self.projection is None and self._wanted_dim(stored) < self.dim:
+                problem = "the library has grown: switching to a compact index"
         if problem is not None:
             if on_notice and (self.file.exists() or self.state_file.exists()):
                 on_notice(f"Rebuilding the search index ({problem})")
@@ -96,28 +152,58 @@ class VectorIndex:
             return "no saved index"
         if state.get("dim") != self.dim:
             return "the index has another dimension"
+        projection = None
+        if state.get("index_dim", self.dim) != self.dim:
+            try:
+                projection = Projection.load(self.projection_file)
+            except (OSError, ValueError, KeyError) as exc:
+                return f"the index projection cannot be read: {exc}"
+            if projection.components.shape != (self.dim, state["index_dim"]):
+                return "the index projection does not fit the index"
         try:
             size = self.file.stat().st_size
             if size != state.get("size") or _crc32(self.file) != state.get("crc32"):
                 return "the index file is damaged"
-            index = hnswlib.Index(space="ip", dim=self.dim)
+            index = hnswlib.Index(space="ip", dim=state.get("index_dim", self.dim))
             index.load_index(str(self.file), max_elements=state.get("capacity", 0))
         except (OSError, RuntimeError, ValueError) as exc:
             return f"the index file cannot be read: {exc}"
         index.set_ef(self.params.ef_search)
         with self._lock:
             self._index = index
+            self.projection = projection
             self.seq = int(state.get("seq", 0))
             self.deleted = int(state.get("deleted", 0))
         return None
 
+    def _wanted_dim(self, count: int) -> int:
+        if self.params.index_dim:
+            return min(self.params.index_dim, self.dim)
+        return REDUCED_DIM if count >= AUTO_REDUCE_AT and self.dim > REDUCED_DIM else self.dim
+
     def rebuild(self, catalog: Catalog) -> None:
+        count = catalog.vector_count()
+        wanted = self._wanted_dim(count)
         with self._lock:
-            self._index = self._new(int(catalog.vector_count() * 1.25) + 1024)
+            self.projection = None
+            if wanted < self.dim and count > wanted:
+                self.projection = Projection.fit(self._sample(catalog, 20_000), wanted)
+                self.projection.save(self.projection_file)
+            self._index = self._new(int(count * 1.25) + 1024)
             self.deleted = 0
             self.seq = catalog.seq
             for ids, vecs in catalog.vectors_since(-1):
                 self._add(ids, vecs)
+
+    @staticmethod
+    def _sample(catalog: Catalog, n: int) -> np.ndarray:
+        parts, have = [], 0
+        for _, vecs in catalog.vectors_since(-1):
+            parts.append(vecs)
+            have += len(vecs)
+            if have >= n:
+                break
+        return np.concatenate(parts)[:n]
 
     def _replay(self, catalog: Catalog) -> bool:
         seq = catalog.seq
@@ -141,6 +227,7 @@ class VectorIndex:
                 "size": self.file.stat().st_size,
                 "crc32": _crc32(self.file),
                 "capacity": self._index.get_max_elements(),
+                "index_dim": self.index_dim,
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),
@@ -160,7 +247,7 @@ class VectorIndex:
         need = index.element_count + len(ids)
         if need > index.get_max_elements():
             index.resize_index(max(need, int(index.get_max_elements() * 1.5)))
-        index.add_items(np.asarray(vecs, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        index.add_items(self._project(vecs), np.asarray(ids, dtype=np.int64))
 
     def add(self, ids, vecs, seq: int | None = None) -> None:
         """Add or replace vectors (a replaced photo keeps its id)."""
@@ -192,6 +279,17 @@ class VectorIndex:
     # -- queries -----------------------------------------------------------
     def query(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset = frozenset()):
         """Ids and cosine similarities of the k nearest photos, best first."""
+        if self.projection is None:
+            return self._knn(np.asarray(vector, np.float32), k, exclude)
+        # compact index: find candidates, then score them exactly with the stored vectors
+        ids, _ = self._knn(self.projection(np.asarray(vector, np.float32).reshape(1, -1))[0],
+                           max(k * 4, self.params.rerank), exclude)
+        found, full = self._catalog.vectors(ids)
+        scores = full @ np.asarray(vector, np.float32).reshape(-1)
+        order = np.argsort(-scores)[:k]
+        return found[order], scores[order].astype(np.float32)
+
+    def _knn(self, vector: np.ndarray, k: int, exclude):
         with self._lock:
             index = self._index
             live = self.live_count
