@@ -27,35 +27,30 @@ class ModelEntry:
 
 _ZOO = "https://github.com/onnx/models/raw"
 
+
+def _zoo_resnet(name: str, title: str, description: str, commit: str, filename: str, sha256: str,
+                size: int) -> ModelEntry:
+    """An ONNX Model Zoo ResNet-50 classifier, pinned to a commit; its pooled features are tapped."""
+    return ModelEntry(
+        name=name, title=title, description=description, licence="Apache-2.0",
+        source="ONNX Model Zoo, vision/classification/resnet (commit-pinned)",
+        url=f"{_ZOO}/{commit}/vision/classification/resnet/model/{filename}",
+        sha256=sha256, size=size, dim=2048,
+        preprocess=Preprocess(size=224, resize="center_crop", mean=IMAGENET_MEAN, std=IMAGENET_STD),
+    )
+
+
 KNOWN: dict[str, ModelEntry] = {
     e.name: e
     for e in (
-        ModelEntry(
-            name="resnet50",
-            title="ResNet-50 v1 (ONNX Model Zoo)",
-            description="The default: ImageNet ResNet-50, 2048-d features; about 20 photos/s on 2 CPU cores",
-            licence="Apache-2.0",
-            source="ONNX Model Zoo, vision/classification/resnet (commit-pinned)",
-            url=f"{_ZOO}/652f4e4af7975c8e7a505c4b6e0f8ac72d8260ea/vision/classification/resnet/model/"
-                "resnet50-v1-12.onnx",
-            sha256="ab65bdc02c5b3123eb3cdf6dac01742438517d8635d4f233913b2be1c70db3b6",
-            size=102_576_419,
-            dim=2048,
-            preprocess=Preprocess(size=224, resize="center_crop", mean=IMAGENET_MEAN, std=IMAGENET_STD),
-        ),
-        ModelEntry(
-            name="resnet50-int8",
-            title="ResNet-50 v1, int8 (ONNX Model Zoo)",
-            description="ResNet-50 quantised to int8: 4x smaller, faster on CPUs",
-            licence="Apache-2.0",
-            source="ONNX Model Zoo, vision/classification/resnet (commit-pinned)",
-            url=f"{_ZOO}/c40d4ef0e8d5b7341de2ffd12d1e5c37b4c35777/vision/classification/resnet/model/"
-                "resnet50-v1-12-int8.onnx",
-            sha256="d1a4461aeaa1c7a639a89c806b51f3ad8c228cae0039d3cefd6c6ba406dcec37",
-            size=25_815_878,
-            dim=2048,
-            preprocess=Preprocess(size=224, resize="center_crop", mean=IMAGENET_MEAN, std=IMAGENET_STD),
-        ),
+        _zoo_resnet("resnet50", "ResNet-50 v1 (ONNX Model Zoo)",
+                    "The default: ImageNet ResNet-50, 2048-d features; about 20 photos/s on 2 CPU cores",
+                    "652f4e4af7975c8e7a505c4b6e0f8ac72d8260ea", "resnet50-v1-12.onnx",
+                    "ab65bdc02c5b3123eb3cdf6dac01742438517d8635d4f233913b2be1c70db3b6", 102_576_419),
+        _zoo_resnet("resnet50-int8", "ResNet-50 v1, int8 (ONNX Model Zoo)",
+                    "ResNet-50 quantised to int8: 4x smaller, faster on CPUs",
+                    "c40d4ef0e8d5b7341de2ffd12d1e5c37b4c35777", "resnet50-v1-12-int8.onnx",
+                    "d1a4461aeaa1c7a639a89c806b51f3ad8c228cae0039d3cefd6c6ba406dcec37", 25_815_878),
         ModelEntry(
             name="efficientnet-lite0",
             title="EfficientNet-Lite0 (offline)",
