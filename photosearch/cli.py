@@ -107,6 +107,11 @@ def cmd_library(app: App, args) -> int:
         if args.model:
             model = app.model_spec(args.model).describe()
         config = libs.create(args.name, args.folders, model=model)
+        if args.exclude or args.include_hidden:
+            def options(c):
+                c.exclude = list(args.exclude)
+                c.skip_hidden = not args.include_hidden
+            config = libs.update(config.name, options)
         print(f"created library {config.name!r} with {len(config.roots)} folder(s); "
               f"run 'photosearch index {config.name}' to index it")
     elif action == "list":
@@ -376,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("folders", nargs="+", metavar="FOLDER")
     p.add_argument("--model", help="model to index with: an installed name or an ONNX file")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="skip files or folders matching this pattern (e.g. '*/Screenshots', '*.gif'); repeatable")
+    p.add_argument("--include-hidden", action="store_true", help="also index hidden folders and files")
     lsub.add_parser("list", help="list libraries")
     for action, helptext in (("add-folder", "add folders to a library"), ("remove-folder", "remove folders")):
         p = lsub.add_parser(action, help=helptext)

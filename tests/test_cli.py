@@ -200,3 +200,16 @@ def test_model_import_tells_what_it_understood(isolated_home, classifier_model, 
     run("model", "remove", "tiny", home=isolated_home)
     proc = run("search", photo_folder / "photo_01.jpg", home=isolated_home, check=False)
     assert proc.returncode == 1 and "tiny" in proc.stderr
+
+
+def test_exclude_patterns_and_hidden_folders(isolated_home, photo_folder, classifier_model):
+    (photo_folder / "Screenshots").mkdir()
+    save_jpeg(make_photo(90), photo_folder / "Screenshots" / "shot.jpg")
+    (photo_folder / ".cache").mkdir()
+    save_jpeg(make_photo(91), photo_folder / ".cache" / "thumb.jpg")
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, "--exclude", "Screenshots",
+        home=isolated_home)
+    assert "12 embedded" in run("index", home=isolated_home).stdout
+    run("library", "create", "all", photo_folder, "--model", classifier_model, "--include-hidden",
+        home=isolated_home)
+    assert "14 embedded" in run("index", "all", home=isolated_home).stdout

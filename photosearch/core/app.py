@@ -70,11 +70,12 @@ class App:
         return spec
 
     def has_model_for(self, library: Library) -> bool:
-        """Whether indexing could start without asking for a model (cheap: builds nothing)."""
-        from . import effnet_lite
+        """Whether a model is chosen or installed for this library (cheap: builds nothing).
 
+        When not, a front end offers the ResNet-50 download first, and the offline model
+        when there is no internet."""
         return bool(library.config.model or self.libraries.settings().get("default_model")
-                    or self.models.default_name() or effnet_lite.weights_file())
+                    or self.models.default_name())
 
     def set_device(self, device: str) -> None:
         if device != self.device:

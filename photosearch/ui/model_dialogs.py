@@ -90,7 +90,15 @@ def choose_model(parent: QWidget, app) -> str | None:
     box.exec()
     clicked = box.clickedButton()
     if clicked is resnet:
-        return "resnet50" if download_model(parent, app, "resnet50") else None
+        if download_model(parent, app, "resnet50"):
+            return "resnet50"
+        if offline.isEnabled():  # no internet: the offline model still gets the user going
+            QMessageBox.information(parent, "Model", "ResNet-50 could not be downloaded, so the offline model "
+                                    "(EfficientNet-Lite0) is used. You can download ResNet-50 later from "
+                                    "the library menu (⋯ → Model…).")
+            if app.models.is_installed("efficientnet-lite0") or download_model(parent, app, "efficientnet-lite0"):
+                return "efficientnet-lite0"
+        return None
     if clicked is offline:
         if app.models.is_installed("efficientnet-lite0") or download_model(parent, app, "efficientnet-lite0"):
             return "efficientnet-lite0"
