@@ -153,7 +153,7 @@ class Library:
     def refresh(self) -> None:
         """Catch up with changes another process (the indexer) has committed."""
         if self._index is not None and not self.writable:
-            self._index._replay(self.catalog)
+            self._index.catch_up(self.catalog)
         elif self._index is None and not self.writable:
             self.reload_config()
             self.catalog.dim = self.config.dim
@@ -257,8 +257,8 @@ class Libraries:
         config = LibraryConfig(name=name, roots=sorted({check_folder(r) for r in roots}), model=model)
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / "library.json", config.to_dict())
-        if not self.settings().get("default_library") in self.names() or len(self.names()) == 1:
-            self.update_settings(default_library=name)
+        if self.settings().get("default_library") not in self.names():
+            self.update_settings(default_library=name)  # the first library becomes the default
         return config
 
     def open(self, name: str | None = None, write: bool = False) -> Library:

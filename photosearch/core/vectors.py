@@ -129,7 +129,7 @@ class VectorIndex:
         problem = self._load()
         changed = False
         if problem is None:
-            changed = self._replay(catalog)
+            changed = self.catch_up(catalog)
             live = self.live_count
             stored = catalog.vector_count()
             if live != stored:
@@ -205,7 +205,8 @@ class VectorIndex:
                 break
         return np.concatenate(parts)[:n]
 
-    def _replay(self, catalog: Catalog) -> bool:
+    def catch_up(self, catalog: Catalog) -> bool:
+        """Apply what the catalog changed since the index's sequence number."""
         seq = catalog.seq
         changed = seq != self.seq
         for ids, vecs in catalog.vectors_since(self.seq):
@@ -283,7 +284,7 @@ class VectorIndex:
             return self._knn(np.asarray(vector, np.float32), k, exclude)
         # compact index: find candidates, then score them exactly with the stored vectors
         ids, _ = self._knn(self.projection(np.asarray(vector, np.float32).reshape(1, -1))[0],
-                           max(k * 4, self.params.rerank), exclude)
+                           max(k * 2, self.params.rerank), exclude)
         found, full = self._catalog.vectors(ids)
         scores = full @ np.asarray(vector, np.float32).reshape(-1)
         order = np.argsort(-scores)[:k]
