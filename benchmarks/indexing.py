@@ -31,6 +31,7 @@ from _common import REPO, camera_files, load_script, out_dir  # noqa: E402  (set
 
 from photosearch.core.app import App  # noqa: E402
 from photosearch.core.catalog import Indexed  # noqa: E402
+from photosearch.core.descriptor import Descriptor  # noqa: E402
 from photosearch.core.embedder import default_threads  # noqa: E402
 from photosearch.core.indexer import index_library, load_for_model  # noqa: E402
 from photosearch.core.paths import app_dirs  # noqa: E402
@@ -48,13 +49,13 @@ def model_only_rate(embedder, seconds: float = 8.0) -> float:
     return n / (time.perf_counter() - start)
 
 
-def decode_rate_one_core(files, pre, limit: int = 120) -> float:
+def decode_rate_one_core(files, descriptor, limit: int = 120) -> float:
     files = files[:limit]
     for f in files[:5]:
-        load_for_model(0, str(f), pre)  # warm-up
+        load_for_model(0, str(f), descriptor)  # warm-up
     start = time.perf_counter()
     for f in files:
-        d = load_for_model(0, str(f), pre)
+        d = load_for_model(0, str(f), descriptor)
         assert d.error is None, d.error
     return len(files) / (time.perf_counter() - start)
 
@@ -120,7 +121,7 @@ def main() -> int:
               f"provider {embedder.provider}, batch {embedder.batch_size}")
 
         model_rate = model_only_rate(embedder)
-        decode_rate = decode_rate_one_core(files, spec.preprocess)
+        decode_rate = decode_rate_one_core(files, Descriptor(embedder))
 
         app.libraries.create("bench", [str(files[0].parent)])
         with app.libraries.open("bench", write=True) as lib:

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__
 from .core.app import App
 from .core.catalog import STATUS_NAMES
+from .core.descriptor import CONFIGS
 from .core.errors import ImageError, PhotosearchError
 from .core.indexer import IndexSummary, Progress, index_library
 from .core.library import check_folder
@@ -216,12 +217,14 @@ def cmd_index(app: App, args) -> int:
     with app.libraries.open(name, write=True) as library:
         if args.reindex:
             library.reset_vectors()
-        embedder = app.embedder_for(library, args.model)
+        descriptor = app.descriptor_for(library, args.model,
+                                        CONFIGS[args.descriptor] if args.descriptor else None)
+        embedder = descriptor.embedder
         if not (library.config.model or {}).get("sha256") == embedder.spec.sha256:
             print(f"library {library.name!r} uses model {embedder.spec.name!r}", file=sys.stderr)
         signal.signal(signal.SIGINT, on_interrupt)
         try:
-            summary = index_library(library, embedder, cancel=cancel, on_progress=TerminalProgress(),
+            summary = index_library(library, descriptor, cancel=cancel, on_progress=TerminalProgress(),
                                     workers=args.workers)
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -249,8 +252,8 @@ def _open_searcher(app: App, args, need_model: bool):
     if not library.config.dim:
         library.close()
         raise PhotosearchError(f"library {library.name!r} is not indexed yet; run 'photosearch index'")
-    embedder = app.embedder_for(library, args.model) if need_model else None
-    return library, Searcher(library, embedder)
+    descriptor = app.descriptor_for(library, args.model) if need_model else None
+    return library, Searcher(library, descriptor)
 
 
 def cmd_search(app: App, args) -> int:
@@ -360,6 +363,10 @@ def cmd_errors(app: App, args) -> int:
 
 
 # -- parser -------------------------------------------------------------------
+# whitening is learned per library, which the indexing pipeline does not do yet
+DESCRIPTOR_CHOICES = [name for name, c in CONFIGS.items() if not c.whiten]
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-l", "--library", help="library name (default: the default library)")
@@ -415,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="scan the folders and index new or changed photos")
     p.add_argument("library_name", nargs="?", metavar="LIBRARY")
     p.add_argument("--reindex", action="store_true", help="forget all vectors and embed everything again")
+    p.add_argument("--descriptor", choices=DESCRIPTOR_CHOICES,
+                   help="how photos become vectors (pooling, mirrored view, rotated queries); "
+                        "changing it needs --reindex")
     p.add_argument("--workers", type=int, help="decoding threads (default: one per core)")
 
     p = sub.add_parser("search", parents=[common], help="find photos similar to one or more images")

@@ -213,3 +213,20 @@ def test_exclude_patterns_and_hidden_folders(isolated_home, photo_folder, classi
     run("library", "create", "all", photo_folder, "--model", classifier_model, "--include-hidden",
         home=isolated_home)
     assert "14 embedded" in run("index", "all", home=isolated_home).stdout
+
+
+def test_descriptor_settings_and_rotated_copies(isolated_home, photo_folder, classifier_model, tmp_path):
+    from PIL import Image
+
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
+    run("index", home=isolated_home)
+    proc = run("index", "--descriptor", "gem+rot", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "--reindex" in proc.stderr  # vectors would mix otherwise
+    out = run("index", "--reindex", "--descriptor", "gem+rot", home=isolated_home).stdout
+    assert "12 embedded" in out
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    assert stats["photos"]["indexed"] == 12
+    # a copy whose pixels were turned 90 degrees is found by the rotated query views
+    rotated = save_jpeg(make_photo(8).transpose(Image.Transpose.ROTATE_90), tmp_path / "turned.jpg")
+    hits = json.loads(run("search", rotated, "-k", "1", "--json", home=isolated_home).stdout)["hits"]
+    assert hits[0]["path"] == str(photo_folder / "photo_08.jpg") and hits[0]["score"] > 0.95

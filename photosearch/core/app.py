@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .descriptor import Descriptor, DescriptorConfig
 from .embedder import Embedder
 from .errors import ModelError
 from .library import Libraries, Library
@@ -103,7 +104,7 @@ class App:
     # -- embedders -----------------------------------------------------------
     def embedder(self, spec: ModelSpec, device: str | None = None) -> Embedder:
         """An embedder per model and device, created once (sessions are expensive)."""
-        key = (spec.sha256, str(spec.preprocess), device or self.device)
+        key = (spec.sha256, str(spec.file_for_runtime), str(spec.preprocess), device or self.device)
         if key not in self._embedders:
             embedder = Embedder(spec, device=device or self.device)
             if embedder.notice:
@@ -113,3 +114,17 @@ class App:
 
     def embedder_for(self, library: Library, override: str | Path | None = None) -> Embedder:
         return self.embedder(self.library_model(library, override))
+
+    def descriptor_for(self, library: Library, override: str | Path | None = None,
+                       config: DescriptorConfig | None = None) -> Descriptor:
+        """The library's model with its descriptor settings (pooling, views, query rotations),
+        or with `config` (indexing then refuses a library made with other settings)."""
+        config = config or DescriptorConfig.from_dict(library.config.descriptor)
+        spec = self.library_model(library, override)
+        try:
+            prepared = Descriptor.prepare_spec(spec, config, self.dirs.prepared_models)
+        except ValueError as exc:  # e.g. an int8 model whose feature map is quantised
+            self.notice(f"model {spec.name} cannot use {config.pooling} pooling ({exc}); using average pooling")
+            config, prepared = DescriptorConfig(scales=config.scales[:1], flip=config.flip,
+                                                query_rotations=config.query_rotations), spec
+        return Descriptor(self.embedder(prepared), config)

@@ -64,6 +64,7 @@ CONFIGS: dict[str, DescriptorConfig] = {
     "rmac": DescriptorConfig(pooling="rmac"),
     "avg+flip": DescriptorConfig(flip=True),
     "gem+flip": DescriptorConfig(pooling="gem", flip=True),
+    "gem+rot": DescriptorConfig(pooling="gem", query_rotations=True),
     "gem+ms": DescriptorConfig(pooling="gem", scales=(1.0, 1.4142)),
     "gem+flip+rot": DescriptorConfig(pooling="gem", flip=True, query_rotations=True),
     "avg+flip+rot": DescriptorConfig(flip=True, query_rotations=True),

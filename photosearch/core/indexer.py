@@ -21,11 +21,11 @@ from typing import Callable
 import numpy as np
 
 from .catalog import Failed, Indexed
+from .descriptor import Descriptor, DescriptorConfig
 from .embedder import Embedder, default_threads
 from .errors import LibraryIncompatible, StorageError
 from .imageio import decode, describe_error
 from .library import Library
-from .preprocess import Preprocess
 from .scanner import ScanOptions, fingerprint_bytes, scan
 from .vectors import VectorIndex
 
@@ -76,7 +76,7 @@ class IndexSummary:
 class _Decoded:
     id: int
     path: str
-    tensor: np.ndarray | None = None
+    tensor: list[np.ndarray] | None = None  # the model inputs (views) of the photo
     size: int = 0
     mtime_ns: int = 0
     fingerprint: str | None = None
@@ -86,8 +86,8 @@ class _Decoded:
     vanished: bool = False
 
 
-def load_for_model(photo_id: int, path: str, pre: Preprocess) -> _Decoded:
-    """Read, fingerprint, decode and preprocess one file (runs in a pool thread)."""
+def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
+    """Read, fingerprint, decode and prepare the model inputs of one file (runs in a pool thread)."""
     out = _Decoded(photo_id, path)
     try:
         with open(path, "rb") as f:
@@ -109,8 +109,8 @@ def load_for_model(photo_id: int, path: str, pre: Preprocess) -> _Decoded:
         out.error = "empty file"
         return out
     try:
-        decoded = decode(data, min_side=pre.min_side)
-        out.tensor = pre(decoded.image)
+        decoded = decode(data, min_side=descriptor.min_side)
+        out.tensor = descriptor.prepare(decoded.image)
         out.width, out.height = decoded.width, decoded.height
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
@@ -140,27 +140,44 @@ class _Clock:
         return done / (t - self.start) if t > self.start else 0.0
 
 
-def apply_model(library: Library, embedder: Embedder) -> None:
+def as_descriptor(model: Embedder | Descriptor) -> Descriptor:
+    return model if isinstance(model, Descriptor) else Descriptor(model)
+
+
+def apply_model(library: Library, model: Embedder | Descriptor) -> None:
     """Record the model in a new library, or refuse a library built with another."""
+    descriptor = as_descriptor(model)
+    embedder = descriptor.embedder
     config = library.config
     spec = embedder.spec
+    wanted = descriptor.config.to_dict()
+    recorded = DescriptorConfig.from_dict(config.descriptor) if config.descriptor else None
+    if recorded is not None and recorded != descriptor.config and library.catalog.vector_count():
+        raise LibraryIncompatible(
+            f"library {config.name!r} was indexed with other descriptor settings; "
+            "re-index it (photosearch index --reindex) to use the new ones"
+        )
     if config.model and config.model.get("sha256") != spec.sha256 and library.catalog.vector_count():
         raise LibraryIncompatible(
             f"library {config.name!r} was indexed with model {config.model.get('name')!r}, not {spec.name!r}; "
             "re-index it with the new model (photosearch index --reindex) or use the old model"
         )
-    if config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != embedder.dim:
+    if (config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != embedder.dim
+            or recorded != descriptor.config):
         config.model = spec.describe()
         config.dim = embedder.dim
+        config.descriptor = wanted
         library.catalog.dim = embedder.dim
         library.save_config()
 
 
-def index_library(library: Library, embedder: Embedder, **kwargs) -> IndexSummary:
+def index_library(library: Library, model: Embedder | Descriptor, **kwargs) -> IndexSummary:
     """Bring a library up to date with its folders. Safe to cancel, kill or run out of disk
-    at any point: what was committed stays, and the next run does the rest."""
+    at any point: what was committed stays, and the next run does the rest.
+
+    `model` is a Descriptor, or an Embedder (its own average-pooled output is used)."""
     try:
-        return _index_library(library, embedder, **kwargs)
+        return _index_library(library, as_descriptor(model), **kwargs)
     except (sqlite3.DatabaseError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise StorageError(
@@ -171,7 +188,7 @@ def index_library(library: Library, embedder: Embedder, **kwargs) -> IndexSummar
 
 def _index_library(
     library: Library,
-    embedder: Embedder,
+    descriptor: Descriptor,
     *,
     cancel: threading.Event | None = None,
     pause: threading.Event | None = None,
@@ -185,13 +202,12 @@ def _index_library(
         raise ValueError("index_library needs a library opened for writing")
     cancel = cancel or threading.Event()
     report = on_progress or (lambda p: None)
-    summary = IndexSummary(provider=embedder.provider)
+    summary = IndexSummary(provider=descriptor.embedder.provider)
     started = now()
     catalog = library.catalog
 
-    apply_model(library, embedder)
-    index = library.index or library.open_index()
-    library.set_index(index)
+    apply_model(library, descriptor)
+    index = library.ensure_index()
     summary.notices.extend(library.notices)
 
     if rescan:
@@ -222,7 +238,7 @@ def _index_library(
 
     todo = catalog.pending()
     t0 = now()
-    _embed_all(library, index, embedder, todo, summary, cancel, pause, report,
+    _embed_all(library, index, descriptor, todo, summary, cancel, pause, report,
                workers or default_threads(), checkpoint_seconds, now)
     summary.pipeline_seconds = now() - t0
 
@@ -235,13 +251,12 @@ def _index_library(
     return summary
 
 
-def _embed_all(library, index: VectorIndex, embedder: Embedder, todo, summary: IndexSummary,
+def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summary: IndexSummary,
                cancel, pause, report, workers: int, checkpoint_seconds: float, now) -> None:
     if not todo:
         return
     catalog = library.catalog
-    pre = embedder.spec.preprocess
-    batch_size = embedder.batch_size
+    batch_size = descriptor.embedder.batch_size
     clock = _Clock(len(todo), now)
     last_checkpoint = now()
     batch: list[_Decoded] = []
@@ -253,7 +268,7 @@ def _embed_all(library, index: VectorIndex, embedder: Embedder, todo, summary: I
         indexed: list[Indexed] = []
         if batch:
             t0 = now()
-            out = embedder.embed(np.stack([d.tensor for d in batch]))
+            out = descriptor.run([d.tensor for d in batch])
             summary.embed_seconds += now() - t0
             labels = top_labels(out.logits) if out.logits is not None and out.logits.shape[1] >= 2 else None
             for i, d in enumerate(batch):
@@ -287,7 +302,7 @@ def _embed_all(library, index: VectorIndex, embedder: Embedder, todo, summary: I
                 item = next(items, None)
                 if item is None:
                     return
-                pending.append(pool.submit(load_for_model, item[0], item[1], pre))
+                pending.append(pool.submit(load_for_model, item[0], item[1], descriptor))
 
         try:
             top_up()

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class LibraryConfig:
     skip_hidden: bool = True
     model: dict | None = None  # ModelSpec.describe() of the model the vectors come from
     dim: int | None = None
+    descriptor: dict | None = None  # DescriptorConfig the vectors were made with (None: the default)
     vector_dtype: str = "float16"
     index: dict = field(default_factory=lambda: IndexParams().to_dict())
     created: float = field(default_factory=time.time)
@@ -92,6 +94,7 @@ class Library:
             self._lock.release()
             raise
         self._index: VectorIndex | None = None
+        self._index_lock = threading.Lock()
 
     def _open_catalog(self) -> Catalog:
         path = self.folder / "catalog.sqlite"
@@ -134,10 +137,15 @@ class Library:
 
     @property
     def index(self) -> VectorIndex | None:
-        """The search index, loaded (and repaired if need be) on first use."""
-        if self._index is None and self.config.dim:
-            self._index = self.open_index()
-        return self._index
+        """The search index, loaded (and repaired if need be) on first use; None before any vector."""
+        return self.ensure_index() if self.config.dim else None
+
+    def ensure_index(self) -> VectorIndex:
+        # the GUI thread (searching) and the indexing thread may both ask first: one index only
+        with self._index_lock:
+            if self._index is None:
+                self._index = self.open_index()
+            return self._index
 
     def open_index(self, on_notice: Callable[[str], None] | None = None) -> VectorIndex:
         index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index))
@@ -146,9 +154,6 @@ class Library:
             # persist a repaired or caught-up index at once
             index.save(self.catalog)
         return index
-
-    def set_index(self, index: VectorIndex | None) -> None:
-        self._index = index
 
     def refresh(self) -> None:
         """Catch up with changes another process (the indexer) has committed."""
@@ -177,7 +182,8 @@ class Library:
             c.execute("UPDATE photos SET status=0")
         for f in ("index.hnsw", "index.json"):
             (self.folder / f).unlink(missing_ok=True)
-        self._index = None
+        with self._index_lock:
+            self._index = None
 
     def close(self) -> None:
         self.catalog.close()

@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .descriptor import Descriptor
 from .embedder import Embedder, l2_normalise
 from .errors import ImageError, PhotosearchError
 from .imageio import decode, read_bytes
@@ -25,26 +26,41 @@ class Hit:
 
 
 class Searcher:
-    """Search one open library; the embedder is needed only for outside images."""
+    """Search one open library; the model is needed only for outside images."""
 
-    def __init__(self, library: Library, embedder: Embedder | None = None):
+    def __init__(self, library: Library, model: Embedder | Descriptor | None = None):
         self.library = library
-        self.embedder = embedder
+        self.descriptor = None
+        if model is not None:
+            self.descriptor = model if isinstance(model, Descriptor) else Descriptor(model)
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self.descriptor.embedder if self.descriptor is not None else None
 
     # -- query vectors -----------------------------------------------------
-    def embed_image(self, source: str | Path | bytes) -> np.ndarray:
-        """The descriptor of an image given as a path or as encoded bytes."""
-        if self.embedder is None:
+    def _decode(self, source: str | Path | bytes):
+        if self.descriptor is None:
             raise PhotosearchError("no model is loaded for searching by image")
         data = read_bytes(source) if isinstance(source, (str, Path)) else bytes(source)
         if not data:
             raise ImageError("the image file is empty")
         try:
-            decoded = decode(data, min_side=self.embedder.spec.preprocess.min_side)
+            return decode(data, min_side=self.descriptor.min_side).image
         except ImageError as exc:
             name = f"{Path(source).name}: " if isinstance(source, (str, Path)) else ""
             raise ImageError(f"{name}{exc}") from exc
-        return self.embedder.embed_images([decoded.image]).vectors[0]
+
+    def embed_image(self, source: str | Path | bytes) -> np.ndarray:
+        """The descriptor of an image given as a path or as encoded bytes."""
+        return self.descriptor.describe_images([self._decode(source)])[0]
+
+    def query_vectors(self, sources: Sequence[str | Path | bytes]) -> np.ndarray:
+        """The vectors to search with: one per rotation of a single image (when the
+        descriptor tries rotations), else the normalised mean of the images."""
+        if len(sources) == 1 and self.descriptor is not None and self.descriptor.query_rotations > 1:
+            return self.descriptor.describe_images(self.descriptor.query_images(self._decode(sources[0])))
+        return mean_vector(np.stack([self.embed_image(s) for s in sources])).reshape(1, -1)
 
     def photo_vectors(self, photo_ids: Iterable[int]) -> np.ndarray:
         ids, vecs = self.library.catalog.vectors(photo_ids)
@@ -62,21 +78,25 @@ class Searcher:
     # -- searching ---------------------------------------------------------
     def by_vector(self, vector: np.ndarray, k: int = 20, min_score: float = -1.0,
                   exclude: Sequence[int] = ()) -> list[Hit]:
+        """Photos nearest to one vector, or to any of several (each photo scores its best)."""
         index = self.library.index
         if index is None:
             return []
         exclude_set = frozenset(int(i) for i in exclude)
-        q = l2_normalise(np.asarray(vector, np.float32).reshape(-1))
-        # ask for a few extra to absorb rows removed since the index was loaded
-        ids, scores = index.query(q, k + 8, exclude=exclude_set)
-        paths = self.library.catalog.paths(ids)
-        hits = [Hit(int(i), paths[int(i)], float(s)) for i, s in zip(ids, scores)
-                if int(i) in paths and s >= min_score]
+        best: dict[int, float] = {}
+        for q in l2_normalise(np.asarray(vector, np.float32).reshape(-1, index.dim)):
+            # ask for a few extra to absorb rows removed since the index was loaded
+            ids, scores = index.query(q, k + 8, exclude=exclude_set)
+            for i, sc in zip(ids.tolist(), scores.tolist()):
+                if sc > best.get(i, -2.0):
+                    best[i] = sc
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        paths = self.library.catalog.paths(i for i, _ in ranked[: k + 8])
+        hits = [Hit(i, paths[i], float(s)) for i, s in ranked if i in paths and s >= min_score]
         return hits[:k]
 
     def by_images(self, sources: Sequence[str | Path | bytes], k: int = 20, min_score: float = -1.0) -> list[Hit]:
-        vectors = np.stack([self.embed_image(s) for s in sources])
-        return self.by_vector(mean_vector(vectors), k, min_score)
+        return self.by_vector(self.query_vectors(sources), k, min_score)
 
     def by_photos(self, photo_ids: Sequence[int], k: int = 20, min_score: float = -1.0) -> list[Hit]:
         """Photos like these library photos (their stored vectors; nothing is decoded)."""

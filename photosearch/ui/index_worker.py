@@ -41,10 +41,10 @@ class IndexWorker(QObject):
     def run(self, app, library) -> None:
         self._phase = ""
         try:
-            embedder = app.embedder_for(library)
-            if embedder.notice:
-                self.notice.emit(embedder.notice)
-            summary = index_library(library, embedder, cancel=self.cancel, pause=self.pause,
+            descriptor = app.descriptor_for(library)
+            if descriptor.embedder.notice:
+                self.notice.emit(descriptor.embedder.notice)
+            summary = index_library(library, descriptor, cancel=self.cancel, pause=self.pause,
                                     on_progress=self._on_progress)
         except PhotosearchError as exc:
             self.failed.emit(str(exc), type(exc).__name__)

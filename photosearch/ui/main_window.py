@@ -603,7 +603,7 @@ class MainWindow(QMainWindow):
             raise PhotosearchError("Choose or create a library first")
         if not lib.writable:
             lib.refresh()
-        return Searcher(lib, self.app.embedder_for(lib) if need_model else None)
+        return Searcher(lib, self.app.descriptor_for(lib) if need_model else None)
 
     def _submit(self, fn, caption: str, pixmap: QPixmap | None) -> int:
         self._generation += 1
@@ -632,7 +632,7 @@ class MainWindow(QMainWindow):
 
         def work() -> Query:
             searcher = self._searcher(need_model=True)
-            vector = mean_vector(np.stack([searcher.embed_image(s) for s in sources]))
+            vector = searcher.query_vectors(sources)
             hits = searcher.by_vector(vector, k, min_score)
             return Query(vector, (), hits, caption, searcher.embedder.device)
 

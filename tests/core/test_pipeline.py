@@ -50,7 +50,7 @@ def test_index_then_search_finds_exact_and_edited_copies(app, library, photo_fol
 def test_find_similar_excludes_the_query_and_uses_stored_vectors(app, library, photo_folder):
     _index(app)
     with app.libraries.open(library) as lib:
-        searcher = Searcher(lib, embedder=None)  # no model: stored vectors only
+        searcher = Searcher(lib, model=None)  # no model: stored vectors only
         pid = searcher.photo_id(photo_folder / "photo_03.jpg")
         hits = searcher.by_photos([pid], k=20)
         assert len(hits) == 11 and all(h.id != pid for h in hits)
