@@ -36,6 +36,9 @@ class DescriptorConfig:
     query_rotations: bool = False
     whiten: bool = False
     whiten_shrink: float = 0.1  # eigenvalue shrinkage: larger = milder whitening
+    whiten_dim: int = 0  # keep this many whitened dimensions (0: all)
+    # score = mean of the plain and the whitened cosine: whitening for copies, plain for subjects
+    hybrid: bool = False
     # also describe a copy shrunk to this fraction of the photo and scaled back up:
     # the descriptor then also matches small, blurry copies (thumbnails, downscaled shares)
     lowres: float = 0.0
@@ -80,6 +83,12 @@ CONFIGS: dict[str, DescriptorConfig] = {
     "gem+flip+rot+wh2": DescriptorConfig(pooling="gem", flip=True, query_rotations=True, whiten=True,
                                          whiten_shrink=2.0),
     "gem+rot+wh.5": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, whiten_shrink=0.5),
+    "gem+rot+wh": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True),
+    "gem+rot+wh+hyb": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, hybrid=True),
+    "gem+rot+wh256": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, whiten_dim=256),
+    "gem+rot+wh256+hyb": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, whiten_dim=256,
+                                          hybrid=True),
+    "gem+rot+wh512": DescriptorConfig(pooling="gem", query_rotations=True, whiten=True, whiten_dim=512),
 }
 
 
