@@ -79,14 +79,19 @@ queries = np.load(sys.argv[2])
 index = lib.index
 ids, _ = index.query(queries[0], 50)
 first = time.perf_counter() - t0
-lat, found = [], []
+lat, warm, found = [], [], []
 for q in queries:
     s = time.perf_counter()
     ids, _ = index.query(q, 50)
     lat.append(time.perf_counter() - s)
     found.append(ids[:10].tolist())
+for q in queries:  # the same queries again: pages now in the OS cache
+    s = time.perf_counter()
+    index.query(q, 50)
+    warm.append(time.perf_counter() - s)
 rss = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) * 1024
-print(json.dumps({"first": first, "lat": lat, "found": found, "rss": rss, "index_dim": index.index_dim}))
+print(json.dumps({"first": first, "lat": lat, "warm": warm, "found": found, "rss": rss,
+                  "index_dim": index.index_dim}))
 """
 
 
@@ -165,8 +170,10 @@ def main() -> int:
     recall = np.mean([len(set(f) & set(b.tolist())) / 10 for f, b in zip(r["found"], best)])
     size = sum(f.stat().st_size for f in (home / "data" / "libraries" / "scale").iterdir())
     print(f"open library + first query:   {r['first']:.2f} s   (target <= 3 s)")
+    warm = np.array(r["warm"]) * 1000
     print(f"query latency at k=50:        p50 {np.percentile(lat, 50):.2f} ms, p95 {np.percentile(lat, 95):.2f} ms"
-          f"   (target p95 <= 10 ms)")
+          f"   (target p95 <= 10 ms; first pass, pages as the OS left them)")
+    print(f"  same queries again:         p50 {np.percentile(warm, 50):.2f} ms, p95 {np.percentile(warm, 95):.2f} ms")
     print(f"recall@10 vs exact search:    {recall:.3f}   (target >= 0.95)")
     print(f"resident memory (searching):  {r['rss'] / 2**30:.2f} GiB   (target <= 3 GiB)")
     print(f"library on disk:              {size / 2**30:.2f} GiB")

@@ -210,3 +210,18 @@ def test_file_vanishing_before_decode_is_dropped_not_failed(app, library, photo_
     assert s.embedded == 11 and s.vanished == 1 and s.failed == 0
     with app.libraries.open(library) as lib:
         assert lib.catalog.counts()["total"] == 11
+
+
+def test_big_index_files_are_checked_by_samples(app, library, monkeypatch):
+    from photosearch.core import vectors
+
+    _index(app)
+    monkeypatch.setattr(vectors, "FULL_CRC_LIMIT", 0)  # treat the small test index as a big one
+    with app.libraries.open(library, write=True) as lib:
+        lib.index.save(lib.catalog)  # recorded with the sampled checksum
+        f = lib.folder / "index.hnsw"
+    data = bytearray(f.read_bytes())
+    data[100] ^= 0xFF  # inside the first sample
+    f.write_bytes(bytes(data))
+    with app.libraries.open(library) as lib:
+        assert lib.index.live_count == 12 and any("damaged" in n for n in lib.notices)
