@@ -62,7 +62,7 @@ def _crc32(path: Path) -> int:
                 crc = zlib.crc32(block, crc)
             return crc
         for i in range(_SAMPLES):
-            f.seek((size - _SAMPLE) * i // (_SAMPLES - 1))
+            f.seek(max(0, size - _SAMPLE) * i // (_SAMPLES - 1))
             crc = zlib.crc32(f.read(_SAMPLE), crc)
     return crc
 
