@@ -364,8 +364,10 @@ class MainWindow(QMainWindow):
         if not names:
             self._close_library()
             self.stack.setCurrentWidget(self.welcome)
+            self.query_panel.hide()  # nothing to query yet: the welcome view has the window
             self._update_enabled()
             return
+        self.query_panel.show()
         wanted = select or self.settings.value("last_library") or self.app.libraries.default_name() or names[0]
         if wanted not in names:
             wanted = names[0]
@@ -413,7 +415,7 @@ class MainWindow(QMainWindow):
 
     def _update_enabled(self) -> None:
         has = self.library is not None
-        for w in (self.folders_button, self.open_button, self.similar_button):
+        for w in (self.folders_button, self.open_button, self.similar_button, self.text_box):
             w.setEnabled(has)
 
     def _unique_name(self, base: str) -> str:

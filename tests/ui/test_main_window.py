@@ -162,7 +162,7 @@ def test_welcome_view_when_there_is_no_library(qtbot, app, tmp_path):
 
     w = MainWindow(app, settings=QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat), auto_index=False)
     qtbot.addWidget(w)
-    assert w.stack.currentWidget() is w.welcome and w.library is None
+    assert w.stack.currentWidget() is w.welcome and w.library is None and w.query_panel.isHidden()
     w.close()
 
 
