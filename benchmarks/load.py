@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import REPO, out_dir, shared_dir  # noqa: E402  (sets sys.path)
+from _common import out_dir, shared_dir  # noqa: E402  (sets sys.path)
 
 
 def _make(args):

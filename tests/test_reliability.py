@@ -261,7 +261,6 @@ def test_full_disk_while_saving_keeps_the_previous_index(app, lib_app, photo_fol
 
     with app.libraries.open("lib") as lib:
         saved_index = (lib.folder / "index.hnsw").read_bytes()
-    real_write = fsutil.replacing
 
     def no_space(path):
         raise OSError(28, "No space left on device")

@@ -98,9 +98,6 @@ class App:
             )
         return spec
 
-    def library_model_path(self, library: Library, override: str | Path | None = None) -> Path:
-        return self.library_model(library, override).path
-
     # -- embedders -----------------------------------------------------------
     def embedder(self, spec: ModelSpec, device: str | None = None) -> Embedder:
         """An embedder per model and device, created once (sessions are expensive)."""

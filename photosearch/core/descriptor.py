@@ -22,7 +22,6 @@ from PIL import Image
 from .embedder import Embedder, Embedding, l2_normalise
 from .errors import ModelError
 from .models import ModelSpec
-from .preprocess import Preprocess
 
 POOLINGS = ("avg", "gem", "rmac")
 

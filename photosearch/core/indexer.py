@@ -126,8 +126,10 @@ def top_labels(logits: np.ndarray, k: int = TOP_LABELS) -> list[list[tuple[int, 
 
 
 class _Clock:
-    def __init__(self, total: int, now: Callable[[], float]):
-        self.total, self.now = total, now
+    """Photos per second over the last few seconds (a whole-run average hides slowdowns)."""
+
+    def __init__(self, now: Callable[[], float]):
+        self.now = now
         self.start = now()
         self.window: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
 
@@ -257,7 +259,7 @@ def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summar
         return
     catalog = library.catalog
     batch_size = descriptor.embedder.batch_size
-    clock = _Clock(len(todo), now)
+    clock = _Clock(now)
     last_checkpoint = now()
     batch: list[_Decoded] = []
     failed: list[Failed] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelError
@@ -126,10 +126,6 @@ def load_model_spec(
         logits=info.logits,
         runtime_path=runtime_path,
     )
-
-
-def with_preprocess(spec: ModelSpec, preprocess: Preprocess) -> ModelSpec:
-    return replace(spec, preprocess=preprocess)
 
 
 def cached_sha256(path: Path, cache_dir: Path) -> str:

@@ -8,12 +8,10 @@ A model is loaded only if its file still has the checksum recorded at install ti
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -178,7 +176,3 @@ class ModelStore:
         if effnet_lite.weights_file() is None:
             return None
         return self.install("efficientnet-lite0")
-
-
-def describe(meta: dict) -> str:
-    return json.dumps(meta, indent=2, sort_keys=True)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction, QDesktopServices, QGuiApplication, QImage, QImageReader, QKeySequence, QPixmap, QShortcut,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from .thumbnails import PixmapCache, ThumbnailLoader

@@ -1,13 +1,12 @@
 """Library + indexer + search through the core API, with a tiny model."""
 
 import os
-import shutil
 import threading
 
 import numpy as np
 import pytest
 
-from photosearch.core.catalog import FAILED, INDEXED
+from photosearch.core.catalog import INDEXED
 from photosearch.core.errors import ImageError, LibraryIncompatible, LibraryLocked
 from photosearch.core.indexer import index_library
 from photosearch.core.search import Searcher

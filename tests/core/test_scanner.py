@@ -1,7 +1,6 @@
 import os
 import shutil
 
-import pytest
 
 from photosearch.core.catalog import Catalog
 from photosearch.core.scanner import ScanOptions, fingerprint_bytes, fingerprint_file, scan
