@@ -11,7 +11,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListView, QMainWindow, QMenu,
     QMessageBox, QProgressBar, QPushButton, QSlider, QSpinBox, QSplitter, QStackedWidget, QToolBar,
-    QToolButton, QVBoxLayout, QWidget, QComboBox, QCheckBox, QLineEdit,
+    QToolButton, QVBoxLayout, QWidget, QComboBox, QCheckBox, QLineEdit, QSizePolicy,
 )
 
 from ..core import thumbnails as disk_thumbnails
@@ -152,13 +152,15 @@ class MainWindow(QMainWindow):
         self.text_box = QLineEdit()
         self.text_box.setPlaceholderText("Find by subject: dog, car, beach…")
         self.text_box.setClearButtonEnabled(True)
-        self.text_box.setMinimumWidth(200)
+        self.text_box.setMinimumWidth(240)
         self.text_box.returnPressed.connect(lambda: self.search_text(self.text_box.text()))
         bar.addWidget(self.text_box)
-        spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy().Preferred)
-        bar.addWidget(spacer)
+        # the second row: how results are shown
+        self.addToolBarBreak()
+        bar = QToolBar("View")
+        bar.setObjectName("view-toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
         bar.addWidget(QLabel("Min. similarity "))
         self.min_slider = QSlider(Qt.Orientation.Horizontal)
         self.min_slider.setRange(0, 100)
@@ -184,6 +186,9 @@ class MainWindow(QMainWindow):
         self.scores_box.setToolTip("Always show the similarity on each photo (otherwise on hover)")
         self.scores_box.toggled.connect(self._set_always_scores)
         bar.addWidget(self.scores_box)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
         self._refine_timer = QTimer(self, singleShot=True, interval=120)
         self._refine_timer.timeout.connect(self.refine)
 
