@@ -101,6 +101,7 @@ def main() -> int:
     ap.add_argument("--dim", type=int, default=2048)
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="keep the generated library in bench-out/scale")
+    ap.add_argument("--index-dim", type=int, default=0, help="PCA dimension of the index (0: the library default)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
 
@@ -120,7 +121,7 @@ def main() -> int:
     with app.libraries.open("scale", write=True) as lib:
         lib.config.dim = args.dim
         # a big library: the default compact index, built with a cheaper construction search
-        lib.config.index = IndexParams(ef_construction=100).to_dict()
+        lib.config.index = IndexParams(ef_construction=100, index_dim=args.index_dim).to_dict()
         lib.save_config()
         cat = lib.catalog
         cat.dim = args.dim
