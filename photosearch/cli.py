@@ -215,12 +215,13 @@ def cmd_index(app: App, args) -> int:
         sys.stderr.write("\nstopping after the current batch (Ctrl+C again to abort)...\n")
 
     with app.libraries.open(name, write=True) as library:
-        if args.reindex:
-            library.reset_vectors()
+        # the model first: if it cannot be loaded, --reindex must not have thrown the vectors away
         descriptor = app.descriptor_for(library, args.model,
                                         CONFIGS[args.descriptor] if args.descriptor else None)
+        if args.reindex:
+            library.reset_vectors()
         embedder = descriptor.embedder
-        if not (library.config.model or {}).get("sha256") == embedder.spec.sha256:
+        if (library.config.model or {}).get("sha256") != embedder.spec.sha256:
             print(f"library {library.name!r} uses model {embedder.spec.name!r}", file=sys.stderr)
         signal.signal(signal.SIGINT, on_interrupt)
         try:
