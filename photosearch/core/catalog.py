@@ -293,7 +293,10 @@ class Catalog:
     # -- vectors -----------------------------------------------------------
     def vectors_since(self, seq: int, chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) changed after `seq`, in chunks (all of them for seq=-1)."""
-        cur = self.conn.execute("SELECT photo_id, vec FROM vectors WHERE seq > ? ORDER BY photo_id", (seq,))
+        if seq < 0:  # everything: one sequential pass over the table
+            cur = self.conn.execute("SELECT photo_id, vec FROM vectors ORDER BY photo_id")
+        else:  # what changed: through the seq index, never a scan of a million rows
+            cur = self.conn.execute("SELECT photo_id, vec FROM vectors WHERE seq > ? ORDER BY seq", (seq,))
         while rows := cur.fetchmany(chunk):
             yield np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), self._unblob([r[1] for r in rows])
 

@@ -59,3 +59,15 @@ def test_full_dimension_index_below_the_threshold(tmp_path):
     assert index.projection is None
     got, scores = index.query(stored[3], 1)
     assert got[0] == ids[3] and scores[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_catching_up_uses_the_sequence_index_not_a_table_scan(tmp_path):
+    """Opening or refreshing a library must not read every stored vector (a million rows)."""
+    cat, _, _ = _library(tmp_path, n=50)
+    issued = []
+    cat.conn.set_trace_callback(issued.append)
+    list(cat.vectors_since(3))
+    cat.conn.set_trace_callback(None)
+    query = next(q for q in issued if "FROM vectors" in q)
+    plan = cat.conn.execute("EXPLAIN QUERY PLAN " + query).fetchall()
+    assert "USING INDEX vectors_seq" in str(plan), plan
