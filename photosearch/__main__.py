@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -14,7 +15,17 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(argv)
 
 
+def _no_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main_gui() -> int:
+    if _no_display():  # Qt would abort with a core dump; say what to do instead
+        print("photosearch: no display to open the app on; start it from your desktop, "
+              "or use a command (photosearch --help)", file=sys.stderr)
+        return 1
     try:
         from .ui.app import run
     except ImportError:

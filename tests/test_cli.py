@@ -230,3 +230,11 @@ def test_descriptor_settings_and_rotated_copies(isolated_home, photo_folder, cla
     rotated = save_jpeg(make_photo(8).transpose(Image.Transpose.ROTATE_90), tmp_path / "turned.jpg")
     hits = json.loads(run("search", rotated, "-k", "1", "--json", home=isolated_home).stdout)["hits"]
     assert hits[0]["path"] == str(photo_folder / "photo_08.jpg") and hits[0]["score"] > 0.95
+
+
+def test_no_arguments_without_a_display_explains_instead_of_crashing(isolated_home):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(PHOTOSEARCH_HOME=str(isolated_home), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "photosearch"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 1 and "no display" in proc.stderr and "--help" in proc.stderr
