@@ -6,6 +6,7 @@ models and embedders; nothing here is global, so tests substitute any part.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,6 +35,7 @@ class App:
         self.libraries = Libraries(self.dirs)
         self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
         self._embedders: dict[tuple, Embedder] = {}
+        self._descriptors: dict[tuple, Descriptor] = {}
 
     def notice(self, text: str) -> None:
         if self.on_notice:
@@ -82,6 +84,7 @@ class App:
         if device != self.device:
             self.device = device
             self._embedders.clear()
+            self._descriptors.clear()
 
     def library_model(self, library: Library, override: str | Path | None = None) -> ModelSpec:
         if override:
@@ -115,8 +118,18 @@ class App:
     def descriptor_for(self, library: Library, override: str | Path | None = None,
                        config: DescriptorConfig | None = None) -> Descriptor:
         """The library's model with its descriptor settings (pooling, views, query rotations),
-        or with `config` (indexing then refuses a library made with other settings)."""
+        or with `config` (indexing then refuses a library made with other settings).
+
+        Resolved once per library, model and settings: every search from the GUI asks for it,
+        and resolving may read and inspect the whole ONNX file."""
         config = config or DescriptorConfig.from_dict(library.config.descriptor)
+        key = (str(library.folder), json.dumps(library.config.model, sort_keys=True), repr(config),
+               str(override), self.device)
+        if key not in self._descriptors:
+            self._descriptors[key] = self._make_descriptor(library, override, config)
+        return self._descriptors[key]
+
+    def _make_descriptor(self, library: Library, override, config: DescriptorConfig) -> Descriptor:
         spec = self.library_model(library, override)
         try:
             prepared = Descriptor.prepare_spec(spec, config, self.dirs.prepared_models)
