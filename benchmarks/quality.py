@@ -31,10 +31,11 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from _common import shared_dir  # noqa: E402  (sets sys.path)
 
-from photosearch.core.descriptor import CONFIGS, Descriptor  # noqa: E402
+from photosearch.core.descriptor import CONFIGS, Descriptor, DescriptorConfig  # noqa: E402
 from photosearch.core.embedder import Embedder  # noqa: E402
 from photosearch.core.imageio import decode  # noqa: E402
 from photosearch.core.models import load_model_spec  # noqa: E402
+from photosearch.core.whitening import Whitening  # noqa: E402
 
 EDITS = ["crop", "downscale", "jpeg", "exif_rotate", "rotate90", "hflip", "color", "border", "overlay",
          "screenshot"]
@@ -164,7 +165,8 @@ def main() -> int:
         cfg = CONFIGS[name]
         descriptor = Descriptor(Embedder(Descriptor.prepare_spec(spec, cfg, cache), device="cpu"), cfg)
         # descriptors do not depend on the whitening settings: computed once per base setting
-        base = replace(cfg, whiten=False, whiten_shrink=0.1, whiten_dim=0, hybrid=False)
+        base = replace(cfg, **{f: DescriptorConfig.__dataclass_fields__[f].default
+                               for f in DescriptorConfig.__dataclass_fields__ if f.startswith("whiten")})
         key = cache / f"desc-{model.stem}-{args.queries}-{hashlib.md5(str(base).encode()).hexdigest()[:12]}.npz"
         t0 = time.perf_counter()
         if key.exists():
@@ -175,23 +177,20 @@ def main() -> int:
             t_lib = time.perf_counter() - t0
             q = describe_all(descriptor, queries, as_query=True)
             np.savez(key, lib=lib, q=q, t_lib=t_lib)
+        if cfg.whiten:
+            # learned from the library itself, as the app does (whitening.py)
+            whitening = Whitening.fit(lib, cfg.whitening())
+            lib, q = whitening(lib), whitening(q)
         sims = descriptor.query_scores(q, lib, queries_per_item=descriptor.query_rotations)
         flower_lib = lib[len(originals):]
-        flower_sims = None
-        if cfg.whiten:
-            descriptor.fit_whitening(lib, dim=cfg.whiten_dim or None)  # learned from the library itself
-            wl, wq = descriptor.whiten(lib), descriptor.whiten(q)
-            wsims = descriptor.query_scores(wq, wl, queries_per_item=descriptor.query_rotations)
-            sims = (sims + wsims) / 2 if cfg.hybrid else wsims
-            wf = wl[len(originals):]
-            flower_sims = (flower_lib @ flower_lib.T + wf @ wf.T) / 2 if cfg.hybrid else wf @ wf.T
+        flower_sims = flower_lib @ flower_lib.T
         order = np.argsort(-sims, axis=1)[:, :100]
         ranks = [int(np.where(order[j] == truth[j])[0][0]) if truth[j] in order[j] else NOT_FOUND
                  for j in range(len(sims))]
         per_kind = {k: metrics([r for r, kk in zip(ranks, kinds) if kk == k]) for k in EDITS}
         overall = metrics(ranks)
         # same subject, flowers5
-        fs = flower_sims if flower_sims is not None else flower_lib @ flower_lib.T
+        fs = flower_sims
         np.fill_diagonal(fs, -np.inf)
         forder = np.argsort(-fs, axis=1)
         rel = flower_labels[forder] == flower_labels[:, None]

@@ -364,8 +364,7 @@ def cmd_errors(app: App, args) -> int:
 
 
 # -- parser -------------------------------------------------------------------
-# whitening is learned per library, which the indexing pipeline does not do yet
-DESCRIPTOR_CHOICES = [name for name, c in CONFIGS.items() if not c.whiten]
+DESCRIPTOR_CHOICES = list(CONFIGS)
 
 
 def build_parser() -> argparse.ArgumentParser:

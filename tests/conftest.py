@@ -27,6 +27,11 @@ def classifier_model(models_dir):
 
 
 @pytest.fixture(scope="session")
+def convnet_model(models_dir):
+    return helpers.tiny_convnet(models_dir / "tiny_convnet.onnx")
+
+
+@pytest.fixture(scope="session")
 def embedder_model(models_dir):
     return helpers.tiny_embedder(models_dir / "tiny_embedder.onnx")
 

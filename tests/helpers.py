@@ -71,6 +71,32 @@ def tiny_classifier(path: Path, size: int = 32, classes: int = 10, seed: int = 0
     return _save(helper.make_model(graph), path)
 
 
+def tiny_convnet(path: Path, channels: int = 32, classes: int = 10, seed: int = 0) -> Path:
+    """A fully convolutional classifier that takes any input size (64 px nominal):
+    8x8 average pooling, a random 1x1 convolution + ReLU (the feature map), then the
+    usual GlobalAveragePool -> Flatten -> Gemm head. Crude, but every descriptor
+    setting (GeM, thumbnails, rotations, whitening) works on it."""
+    rng = np.random.default_rng(seed)
+    nodes = [
+        helper.make_node("AveragePool", ["input"], ["cells"], kernel_shape=[8, 8], strides=[8, 8]),
+        helper.make_node("Conv", ["cells", "cw", "cb"], ["mixed"]),
+        helper.make_node("Relu", ["mixed"], ["fmap"]),
+        helper.make_node("GlobalAveragePool", ["fmap"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "W", "B"], ["logits"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_convnet",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 64, 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
+        [numpy_helper.from_array(rng.normal(size=(channels, 3, 1, 1)).astype(np.float32), "cw"),
+         numpy_helper.from_array(rng.normal(size=(channels,)).astype(np.float32) * 0.5, "cb"),
+         numpy_helper.from_array(rng.normal(size=(classes, channels)).astype(np.float32), "W"),
+         numpy_helper.from_array(np.zeros(classes, np.float32), "B")],
+    )
+    return _save(helper.make_model(graph), path)
+
+
 def tiny_embedder(path: Path, size: int = 32) -> Path:
     """A model whose only output is an embedding (the flattened colour thumbnail)."""
     nodes = [

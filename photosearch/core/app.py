@@ -7,7 +7,7 @@ models and embedders; nothing here is global, so tests substitute any part.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -122,7 +122,7 @@ class App:
 
         Resolved once per library, model and settings: every search from the GUI asks for it,
         and resolving may read and inspect the whole ONNX file."""
-        config = config or DescriptorConfig.from_dict(library.config.descriptor)
+        config = config or library.descriptor
         key = (str(library.folder), json.dumps(library.config.model, sort_keys=True), repr(config),
                str(override), self.device)
         if key not in self._descriptors:
@@ -131,10 +131,21 @@ class App:
 
     def _make_descriptor(self, library: Library, override, config: DescriptorConfig) -> Descriptor:
         spec = self.library_model(library, override)
-        try:
-            prepared = Descriptor.prepare_spec(spec, config, self.dirs.prepared_models)
-        except ValueError as exc:  # e.g. an int8 model whose feature map is quantised
-            self.notice(f"model {spec.name} cannot use {config.pooling} pooling ({exc}); using average pooling")
-            config, prepared = DescriptorConfig(scales=config.scales[:1], flip=config.flip,
-                                                query_rotations=config.query_rotations), spec
-        return Descriptor(self.embedder(prepared), config)
+        # what a model cannot do (an int8 feature map, a fixed input size) falls back to less
+        fallbacks = [config, replace(config, thumb=0),
+                     replace(config, pooling="avg", thumb=0, scales=config.scales[:1])]
+        problem = None
+        for candidate in dict.fromkeys(fallbacks):
+            try:
+                prepared = Descriptor.prepare_spec(spec, candidate, self.dirs.prepared_models)
+                descriptor = Descriptor(self.embedder(prepared), candidate)
+                descriptor.probe()
+            except (ValueError, ModelError) as exc:
+                problem = problem or str(exc)
+                continue
+            if candidate != config:
+                self.notice(f"model {spec.name} cannot use every descriptor setting ({problem}); "
+                            f"using {candidate.pooling} pooling" + (f" and {candidate.thumb} px thumbnails"
+                                                                     if candidate.thumb else ""))
+            return descriptor
+        raise ModelError(f"model {spec.name} cannot describe photos: {problem}")

@@ -164,12 +164,13 @@ def apply_model(library: Library, model: Embedder | Descriptor) -> None:
             f"library {config.name!r} was indexed with model {config.model.get('name')!r}, not {spec.name!r}; "
             "re-index it with the new model (photosearch index --reindex) or use the old model"
         )
-    if (config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != embedder.dim
+    if (config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != descriptor.dim
             or recorded != descriptor.config):
         config.model = spec.describe()
-        config.dim = embedder.dim
+        config.dim = descriptor.dim
         config.descriptor = wanted
-        library.catalog.dim = embedder.dim
+        library.catalog.dim = descriptor.dim
+        library.drop_index()  # its dimension or whitening may no longer fit
         library.save_config()
 
 
@@ -244,6 +245,7 @@ def _index_library(
                workers or default_threads(), checkpoint_seconds, now)
     summary.pipeline_seconds = now() - t0
 
+    _refit(index, catalog, report)
     report(Progress("saving", done=summary.embedded, total=len(todo), failed=summary.failed,
                     message="Saving the search index"))
     index.save(catalog)
@@ -251,6 +253,13 @@ def _index_library(
     report(Progress("done", done=summary.embedded + summary.failed, total=len(todo), failed=summary.failed,
                     rate=summary.rate))
     return summary
+
+
+def _refit(index: VectorIndex, catalog, report) -> None:
+    # whitening learned from the library, again each time it doubles: O(n) work in all
+    if index.fit_due(catalog.vector_count()):
+        report(Progress("saving", message="Tuning the search to this library's photos"))
+        index.rebuild(catalog)
 
 
 def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summary: IndexSummary,
@@ -291,6 +300,7 @@ def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summar
         summary.vanished += len(vanished)
         batch, failed, vanished = [], [], []
         if now() - last_checkpoint >= checkpoint_seconds:
+            _refit(index, catalog, report)
             report(Progress("saving", message="Saving a checkpoint"))
             index.save(catalog)
             last_checkpoint = now()

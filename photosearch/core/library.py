@@ -24,6 +24,7 @@ from .errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotF
 from .fsutil import read_json, write_json_atomic
 from .lock import WriterLock
 from .paths import AppDirs
+from .descriptor import CONFIGS, DescriptorConfig
 from .vectors import IndexParams, VectorIndex
 
 CONFIG_VERSION = 1
@@ -147,8 +148,20 @@ class Library:
                 self._index = self.open_index()
             return self._index
 
+    def drop_index(self) -> None:
+        with self._index_lock:
+            self._index = None
+
+    @property
+    def descriptor(self) -> DescriptorConfig:
+        """The descriptor settings the library's vectors are made with."""
+        if self.config.descriptor is None and self.config.dim:
+            return CONFIGS["avg"]  # indexed before settings were recorded: plain pooling
+        return DescriptorConfig.from_dict(self.config.descriptor)
+
     def open_index(self, on_notice: Callable[[str], None] | None = None) -> VectorIndex:
-        index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index))
+        index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index),
+                            whitening=self.descriptor.whitening())
         changed = index.open(self.catalog, on_notice=on_notice or self.notices.append)
         if self.writable and changed:
             # persist a repaired or caught-up index at once
@@ -180,7 +193,7 @@ class Library:
             c.execute("DELETE FROM tombstones")
             c.execute("DELETE FROM labels")
             c.execute("UPDATE photos SET status=0")
-        for f in ("index.hnsw", "index.json"):
+        for f in ("index.hnsw", "index.json", "projection.npz", "whitening.npz"):
             (self.folder / f).unlink(missing_ok=True)
         with self._index_lock:
             self._index = None

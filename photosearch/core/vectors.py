@@ -21,6 +21,7 @@ import numpy as np
 
 from .catalog import Catalog
 from .fsutil import read_json, save_atomic, write_json_atomic
+from .whitening import Whitening, WhiteningSpec
 
 
 # Above this many photos the index holds PCA-reduced vectors (exact scores come from
@@ -103,12 +104,19 @@ class Projection:
 
 
 class VectorIndex:
-    """An hnswlib index over photo ids, kept in step with a Catalog."""
+    """An hnswlib index over photo ids, kept in step with a Catalog.
 
-    def __init__(self, folder: Path, dim: int, params: IndexParams):
+    Vectors go in as the catalog stores them (raw); the index may hold them whitened
+    (learned from the library, refitted as it doubles) and, for big libraries, reduced
+    by PCA. Queries come in raw too and scores are cosines in the whitened space."""
+
+    def __init__(self, folder: Path, dim: int, params: IndexParams, whitening: WhiteningSpec | None = None):
         self.file = Path(folder) / "index.hnsw"
         self.state_file = Path(folder) / "index.json"
         self.projection_file = Path(folder) / "projection.npz"
+        self.whitening_file = Path(folder) / "whitening.npz"
+        self.whitening_spec = whitening
+        self.whitening: Whitening | None = None
         self.projection: Projection | None = None
         self._catalog: Catalog | None = None
         self.dim = dim
@@ -120,11 +128,33 @@ class VectorIndex:
 
     # -- lifecycle ---------------------------------------------------------
     @property
+    def full_dim(self) -> int:
+        """Dimension of the vectors scores are computed on (whitened, not reduced)."""
+        return self.whitening.dim if self.whitening is not None else self.dim
+
+    @property
     def index_dim(self) -> int:
-        return self.projection.dim if self.projection is not None else self.dim
+        return self.projection.dim if self.projection is not None else self.full_dim
+
+    def _whiten(self, vecs: np.ndarray) -> np.ndarray:
+        return self.whitening(vecs) if self.whitening is not None else np.asarray(vecs, np.float32)
 
     def _project(self, vecs: np.ndarray) -> np.ndarray:
-        return self.projection(vecs) if self.projection is not None else np.asarray(vecs, np.float32)
+        vecs = self._whiten(vecs)
+        return self.projection(vecs) if self.projection is not None else vecs
+
+    def fit_due(self, count: int) -> str | None:
+        """Why the whitening should be (re)fitted now, if it should."""
+        spec = self.whitening_spec
+        if spec is None:
+            return "the library is no longer whitened" if self.whitening is not None else None
+        if count < spec.min_photos:
+            return None
+        if self.whitening is None:
+            return f"learning from the library's {count} photos"
+        if count >= 2 * self.whitening.fitted_on:
+            return f"the library has grown to {count} photos"
+        return None
 
     def _new(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space="ip", dim=self.index_dim)
@@ -147,8 +177,11 @@ class VectorIndex:
             stored = catalog.vector_count()
             if live != stored:
                 problem = f"the index holds {live} photos but the catalog {stored}"
-            elif self.projection is None and self._wanted_dim(stored) < self.dim:
+            elif self.projection is None and self._wanted_dim(stored) < self.full_dim:
                 problem = "the library has grown: switching to a compact index"
+            elif self.fit_due(stored):
+                self.rebuild(catalog)  # routine, not worth a notice
+                return True
         if problem is not None:
             if on_notice and (self.file.exists() or self.state_file.exists()):
                 on_notice(f"Rebuilding the search index ({problem})")
@@ -165,13 +198,21 @@ class VectorIndex:
             return "no saved index"
         if state.get("dim") != self.dim:
             return "the index has another dimension"
-        projection = None
-        if state.get("index_dim", self.dim) != self.dim:
+        whitening, projection = None, None
+        if state.get("whitened_on"):
+            try:
+                whitening = Whitening.load(self.whitening_file)
+            except (OSError, ValueError, KeyError) as exc:
+                return f"the whitening cannot be read: {exc}"
+            if whitening.in_dim != self.dim or whitening.fitted_on != state["whitened_on"]:
+                return "the whitening does not fit the index"
+        full_dim = whitening.dim if whitening is not None else self.dim
+        if state.get("index_dim", full_dim) != full_dim:
             try:
                 projection = Projection.load(self.projection_file)
             except (OSError, ValueError, KeyError) as exc:
                 return f"the index projection cannot be read: {exc}"
-            if projection.components.shape != (self.dim, state["index_dim"]):
+            if projection.components.shape != (full_dim, state["index_dim"]):
                 return "the index projection does not fit the index"
         try:
             size = self.file.stat().st_size
@@ -184,23 +225,33 @@ class VectorIndex:
         index.set_ef(self.params.ef_search)
         with self._lock:
             self._index = index
+            self.whitening = whitening
             self.projection = projection
             self.seq = int(state.get("seq", 0))
             self.deleted = int(state.get("deleted", 0))
         return None
 
     def _wanted_dim(self, count: int) -> int:
+        full = self.full_dim
         if self.params.index_dim:
-            return min(self.params.index_dim, self.dim)
-        return REDUCED_DIM if count >= AUTO_REDUCE_AT and self.dim > REDUCED_DIM else self.dim
+            return min(self.params.index_dim, full)
+        return REDUCED_DIM if count >= AUTO_REDUCE_AT and full > REDUCED_DIM else full
 
     def rebuild(self, catalog: Catalog) -> None:
         count = catalog.vector_count()
-        wanted = self._wanted_dim(count)
+        spec = self.whitening_spec
         with self._lock:
-            self.projection = None
-            if wanted < self.dim and count > wanted:
-                self.projection = Projection.fit(self._sample(catalog, 20_000), wanted)
+            self.whitening = self.projection = None
+            sample = None
+            if spec is not None and count >= spec.min_photos:
+                sample = self._sample(catalog, spec.sample, count)
+                self.whitening = Whitening.fit(sample, spec, fitted_on=count)
+                self.whitening.save(self.whitening_file)
+            wanted = self._wanted_dim(count)
+            if wanted < self.full_dim and count > wanted:
+                if sample is None:
+                    sample = self._sample(catalog, 20_000, count)
+                self.projection = Projection.fit(self._whiten(sample), wanted)
                 self.projection.save(self.projection_file)
             self._index = self._new(int(count * 1.25) + 1024)
             self.deleted = 0
@@ -209,13 +260,14 @@ class VectorIndex:
                 self._add(ids, vecs)
 
     @staticmethod
-    def _sample(catalog: Catalog, n: int) -> np.ndarray:
-        parts, have = [], 0
+    def _sample(catalog: Catalog, n: int, count: int) -> np.ndarray:
+        """About n stored vectors spread over the whole library (not its first folder)."""
+        step = max(1, count // n)
+        parts, seen = [], 0
         for _, vecs in catalog.vectors_since(-1):
-            parts.append(vecs)
-            have += len(vecs)
-            if have >= n:
-                break
+            first = (-seen) % step
+            parts.append(np.asarray(vecs[first::step], np.float32))
+            seen += len(vecs)
         return np.concatenate(parts)[:n]
 
     def catch_up(self, catalog: Catalog) -> bool:
@@ -242,6 +294,7 @@ class VectorIndex:
                 "crc32": _crc32(self.file),
                 "capacity": self._index.get_max_elements(),
                 "index_dim": self.index_dim,
+                "whitened_on": self.whitening.fitted_on if self.whitening is not None else 0,
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),
@@ -293,13 +346,17 @@ class VectorIndex:
     # -- queries -----------------------------------------------------------
     def query(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset = frozenset()):
         """Ids and cosine similarities of the k nearest photos, best first."""
-        if self.projection is None:
-            return self._knn(np.asarray(vector, np.float32), k, exclude)
+        with self._lock:
+            whitening, projection = self.whitening, self.projection
+        q = whitening(vector)[0] if whitening is not None else np.asarray(vector, np.float32).reshape(-1)
+        if projection is None:
+            return self._knn(q, k, exclude)
         # compact index: find candidates, then score them exactly with the stored vectors
-        ids, _ = self._knn(self.projection(np.asarray(vector, np.float32).reshape(1, -1))[0],
-                           max(k * 2, self.params.rerank), exclude)
+        ids, _ = self._knn(projection(q.reshape(1, -1))[0], max(k * 2, self.params.rerank), exclude)
         found, full = self._catalog.vectors(ids)
-        scores = full @ np.asarray(vector, np.float32).reshape(-1)
+        if whitening is not None:
+            full = whitening(full)
+        scores = full @ q
         order = np.argsort(-scores)[:k]
         return found[order], scores[order].astype(np.float32)
 

@@ -26,21 +26,6 @@ def test_rmac_by_hand():
     assert np.allclose(out2[0], [np.sqrt(2), np.sqrt(2) + 3], atol=1e-5)
 
 
-def test_whitening_by_hand():
-    class _E:  # the descriptor needs only a spec for whitening
-        class spec:
-            feature_map = None
-            from photosearch.core.preprocess import Preprocess
-            preprocess = Preprocess()
-
-    d = Descriptor(_E(), DescriptorConfig())
-    x = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.1], [0.0, -0.1]], np.float32)
-    d.fit_whitening(x, shrink=0.0)
-    w = d.whiten(x)
-    # after whitening both axes carry equal variance: the small one was stretched
-    assert np.allclose(np.abs(w), [[1, 0], [1, 0], [0, 1], [0, 1]], atol=1e-5)
-
-
 def test_flip_views_and_rotated_queries():
     from PIL import Image
 
@@ -50,7 +35,7 @@ def test_flip_views_and_rotated_queries():
             from photosearch.core.preprocess import Preprocess
             preprocess = Preprocess(size=8, resize="squash")
 
-    d = Descriptor(_E(), CONFIGS["avg+flip+rot"])
+    d = Descriptor(_E(), DescriptorConfig(flip=True, query_rotations=True))
     img = Image.new("RGB", (8, 8))
     img.putpixel((0, 0), (255, 255, 255))
     views = d.prepare(img)
@@ -58,3 +43,54 @@ def test_flip_views_and_rotated_queries():
     assert len(d.query_images(img)) == 4 and d.query_rotations == 4
     scores = Descriptor.query_scores(np.eye(4, 3, dtype=np.float32), np.eye(3, dtype=np.float32), 4)
     assert scores.shape == (1, 3) and np.allclose(scores, 1.0)
+
+
+class _MeanEmbedder:
+    """Stands in for a model: the vector of a view is its mean colour (3-d), so the
+    parts a descriptor is made of can be told apart by hand."""
+
+    dim = 3
+
+    class spec:
+        feature_map = None
+        from photosearch.core.preprocess import Preprocess
+        preprocess = Preprocess(size=8, resize="squash")
+
+    def __init__(self):
+        self.sizes = []
+
+    def embed(self, batch, feature_map=False):
+        from photosearch.core.embedder import Embedding, l2_normalise
+
+        self.sizes.append(batch.shape[-1])
+        return Embedding(l2_normalise(batch.mean(axis=(2, 3)) + 10.0), None)
+
+
+def test_thumbnail_part_is_a_second_unit_half_of_the_vector():
+    from PIL import Image
+
+    from photosearch.core.embedder import l2_normalise
+
+    emb = _MeanEmbedder()
+    d = Descriptor(emb, DescriptorConfig(thumb=4))
+    img = Image.new("RGB", (8, 8), (200, 10, 10))
+    views = d.prepare(img)
+    assert [v.shape[-1] for v in views] == [8, 4]  # full size first, the thumbnail last
+    out = d.run([views, views]).vectors
+    assert out.shape == (2, 6) and d.dim == 6
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+    # each half is its part's own unit vector, scaled by 1/sqrt(2)
+    expect_full = l2_normalise(views[0].mean(axis=(1, 2))[None] + 10.0)[0]
+    expect_thumb = l2_normalise(views[1].mean(axis=(1, 2))[None] + 10.0)[0]
+    assert np.allclose(out[0, :3] * np.sqrt(2), expect_full, atol=1e-5)
+    assert np.allclose(out[0, 3:] * np.sqrt(2), expect_thumb, atol=1e-5)
+    assert emb.sizes == [8, 4]
+
+
+def test_default_descriptor_records_and_reads_back():
+    from photosearch.core.descriptor import DEFAULT
+
+    assert DescriptorConfig.from_dict(None) == DEFAULT
+    assert DescriptorConfig.from_dict(DEFAULT.to_dict()) == DEFAULT
+    assert DEFAULT.whitening() is not None and DEFAULT.whitening().parts == 2
+    assert CONFIGS["avg"].whitening() is None and CONFIGS["avg"].parts == 1

@@ -224,3 +224,42 @@ def test_big_index_files_are_checked_by_samples(app, library, monkeypatch):
     f.write_bytes(bytes(data))
     with app.libraries.open(library) as lib:
         assert lib.index.live_count == 12 and any("damaged" in n for n in lib.notices)
+
+
+def test_default_descriptor_learns_whitening_while_indexing(app, photo_folder, convnet_model, tmp_path):
+    import json
+    from dataclasses import replace
+
+    from photosearch.core.descriptor import DEFAULT
+
+    for i in range(12, 40):
+        save_jpeg(make_photo(i), photo_folder / f"photo_{i:02d}.jpg")
+    app.libraries.create("w", [str(photo_folder)], model=app.model_spec(convnet_model).describe())
+    config = replace(DEFAULT, thumb=32, whiten_min_photos=20)
+    with app.libraries.open("w", write=True) as lib:
+        descriptor = app.descriptor_for(lib, config=config)
+        assert descriptor.config == config and descriptor.dim == 64  # two 32-channel parts
+        assert index_library(lib, descriptor).embedded == 40
+        assert lib.index.whitening is not None and lib.index.whitening.fitted_on == 40
+        folder = lib.folder
+    assert json.loads((folder / "index.json").read_text())["whitened_on"] == 40
+    with app.libraries.open("w") as lib:
+        assert lib.descriptor == config  # recorded with the library
+        searcher = Searcher(lib, app.descriptor_for(lib))
+        assert lib.index.whitening.fitted_on == 40  # loaded, not fitted again
+        for i in (0, 7, 33):
+            original = photo_folder / f"photo_{i:02d}.jpg"
+            hits = searcher.by_images([original], k=3)
+            assert hits[0].path == str(original) and hits[0].score > 0.99
+            for name, (img, opts) in edits(make_photo(i)).items():
+                copy = save_jpeg(img, tmp_path / f"w{i}_{name}.jpg", **opts)
+                assert searcher.by_images([copy], k=1)[0].path == str(original), name
+
+
+def test_a_model_that_cannot_take_thumbnails_falls_back_with_a_notice(app, library):
+    notices = []
+    app.on_notice = notices.append
+    with app.libraries.open(library) as lib:
+        descriptor = app.descriptor_for(lib)  # the default asks for 128 px thumbnails
+    assert descriptor.config.thumb == 0 and descriptor.config.pooling == "gem"
+    assert any("thumbnails" not in n and "cannot use" in n for n in notices)

@@ -71,3 +71,86 @@ def test_catching_up_uses_the_sequence_index_not_a_table_scan(tmp_path):
     query = next(q for q in issued if "FROM vectors" in q)
     plan = cat.conn.execute("EXPLAIN QUERY PLAN " + query).fetchall()
     assert "USING INDEX vectors_seq" in str(plan), plan
+
+
+def _grow(cat, n, dim=64, seed=5):
+    rng = np.random.default_rng(seed)
+    vecs = rng.normal(size=(n, dim)) * np.linspace(3, 0.1, dim)  # a few strong directions, many weak
+    vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+    start = cat.vector_count()
+    cat.add_pending((f"/g/{seed}-{start + i}.jpg", 1, 1) for i in range(n))
+    cat.store([Indexed(pid, 1, 1, "f", 1, 1, v) for (pid, _), v in zip(cat.pending(), vecs)], [])
+
+
+def test_whitening_is_learned_from_the_library_and_refitted_as_it_doubles(tmp_path):
+    from photosearch.core.whitening import WhiteningSpec
+
+    spec = WhiteningSpec(parts=2, dim=16, min_photos=400)
+    cat = Catalog(tmp_path / "c.sqlite", dim=64)
+    _grow(cat, 300, seed=1)
+    index = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    index.open(cat)
+    assert index.whitening is None and index.index_dim == 64  # too few photos to learn from
+
+    _grow(cat, 200, seed=2)
+    index.catch_up(cat)
+    assert index.fit_due(cat.vector_count())
+    index.rebuild(cat)
+    assert index.whitening.fitted_on == 500 and index.index_dim == 32
+    ids, stored = cat.vectors(list(range(1, 501)))
+    q = stored[7]
+    got, scores = index.query(q, 5)
+    white = index.whitening(stored) @ index.whitening(q)[0]
+    assert got[0] == ids[7] and scores[0] == pytest.approx(1.0, abs=1e-4)
+    lookup = dict(zip(ids.tolist(), white))
+    assert np.allclose(scores, [lookup[i] for i in got], atol=1e-4)  # cosines in the whitened space
+
+    index.save(cat)
+    again = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    assert again.open(cat) is False and again.whitening.fitted_on == 500  # loaded, not refitted
+    np.testing.assert_array_equal(again.query(q, 5)[0], got)
+
+    _grow(cat, 400, seed=3)  # 900 < 2 x 500: no refit yet
+    again.catch_up(cat)
+    assert not again.fit_due(cat.vector_count())
+    _grow(cat, 100, seed=4)
+    assert again.fit_due(cat.vector_count())
+    again.catch_up(cat)
+    again.rebuild(cat)
+    assert again.whitening.fitted_on == 1000 and again.live_count == 1000
+
+
+def test_damaged_whitening_file_rebuilds_the_index(tmp_path):
+    from photosearch.core.whitening import WhiteningSpec
+
+    spec = WhiteningSpec(dim=8, min_photos=100)
+    cat = Catalog(tmp_path / "c.sqlite", dim=64)
+    _grow(cat, 150)
+    index = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    index.open(cat)
+    index.save(cat)
+    (tmp_path / "whitening.npz").write_bytes(b"not a numpy file")
+    notices = []
+    again = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    assert again.open(cat, on_notice=notices.append) is True
+    assert again.whitening is not None and again.live_count == 150
+    assert notices and "whitening" in notices[0]
+
+
+def test_compact_index_over_whitened_vectors_rescores_in_the_whitened_space(tmp_path):
+    from photosearch.core.whitening import WhiteningSpec
+
+    cat, ids, stored = _library(tmp_path, n=2000)
+    spec = WhiteningSpec(dim=0, min_photos=100)
+    index = VectorIndex(tmp_path, 64, IndexParams(index_dim=16, rerank=200), whitening=spec)
+    index.open(cat)
+    assert index.whitening is not None and index.projection is not None and index.index_dim == 16
+    white = index.whitening(stored)
+    hits = 0
+    for j in range(0, 2000, 100):
+        got, scores = index.query(stored[j], 10)
+        exact = white @ white[j]
+        hits += len(set(ids[np.argsort(-exact)[:10]]) & set(got.tolist()))
+        lookup = dict(zip(ids.tolist(), exact))
+        assert np.allclose(scores, [lookup[i] for i in got], atol=1e-4)
+    assert hits / 200 >= 0.85
