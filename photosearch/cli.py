@@ -325,6 +325,8 @@ def cmd_stats(app: App, args) -> int:
             "dimension": config.dim,
             "index": config.index,
             "indexed_in_search_index": library.index.live_count if library.index else 0,
+            "descriptor": _descriptor_name(library.descriptor) if config.dim else None,
+            "whitened_on": library.index.whitening.fitted_on if library.index and library.index.whitening else 0,
         }
         if args.model or model.get("path"):
             try:
@@ -347,7 +349,15 @@ def cmd_stats(app: App, args) -> int:
         elif "device" in info:
             print(f"device      {info['device']}")
         print(f"searchable  {info['indexed_in_search_index']} photos")
+        if info["descriptor"]:
+            tuned = (f"tuned to this library (learned from {info['whitened_on']} photos)" if info["whitened_on"]
+                     else "not tuned to this library yet" if library.descriptor.whiten else "")
+            print(f"descriptor  {info['descriptor']}" + (f"; {tuned}" if tuned else ""))
     return 0
+
+
+def _descriptor_name(config) -> str:
+    return next((name for name, c in CONFIGS.items() if c == config), "custom")
 
 
 def cmd_errors(app: App, args) -> int:

@@ -238,3 +238,18 @@ def test_no_arguments_without_a_display_explains_instead_of_crashing(isolated_ho
     proc = subprocess.run([sys.executable, "-m", "photosearch"], capture_output=True, text=True, env=env,
                           timeout=60)
     assert proc.returncode == 1 and "no display" in proc.stderr and "--help" in proc.stderr
+
+
+def test_default_descriptor_through_the_command_line(isolated_home, photo_folder, convnet_model, tmp_path):
+    run("library", "create", "lib", photo_folder, "--model", convnet_model, home=isolated_home)
+    out = run("index", home=isolated_home).stdout
+    assert _embedded(out) == 12
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    # GeM + thumbnail part: two 32-channel halves; whitening waits for 1000 photos
+    assert stats["descriptor"] == "default" and stats["dimension"] == 64 and stats["whitened_on"] == 0
+    assert "not tuned to this library yet" in run("stats", home=isolated_home).stdout
+    rotated = save_jpeg(make_photo(3).rotate(90, expand=True), tmp_path / "turned.jpg")  # pixels, not EXIF
+    hits = json.loads(run("search", rotated, "-k", "1", "--json", home=isolated_home).stdout)
+    assert hits["hits"][0]["path"] == str(photo_folder / "photo_03.jpg")
+    out = run("index", "--descriptor", "avg", home=isolated_home, check=False)
+    assert out.returncode == 1 and "--reindex" in out.stderr
