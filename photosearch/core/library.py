@@ -193,7 +193,7 @@ class Library:
             c.execute("DELETE FROM tombstones")
             c.execute("DELETE FROM labels")
             c.execute("UPDATE photos SET status=0")
-        for f in ("index.hnsw", "index.json", "projection.npz", "whitening.npz"):
+        for f in ("index.hnsw", "index.json", "projection.npz", "whitening.npz", "norms.npy"):
             (self.folder / f).unlink(missing_ok=True)
         with self._index_lock:
             self._index = None

@@ -68,6 +68,11 @@ def _crc32(path: Path) -> int:
     return crc
 
 
+def _save_array(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would add ".npy" to a name
+        np.save(f, array)
+
+
 class Projection:
     """PCA to fewer dimensions, fitted on the library's own vectors."""
 
@@ -115,6 +120,10 @@ class VectorIndex:
         self.state_file = Path(folder) / "index.json"
         self.projection_file = Path(folder) / "projection.npz"
         self.whitening_file = Path(folder) / "whitening.npz"
+        self.norms_file = Path(folder) / "norms.npy"
+        # compact and whitened: each photo's whitened part lengths, by id, so that
+        # re-scoring candidates needs no matrix product (Whitening.scores)
+        self._norms: np.ndarray | None = None
         self.whitening_spec = whitening
         self.whitening: Whitening | None = None
         self.projection: Projection | None = None
@@ -139,9 +148,24 @@ class VectorIndex:
     def _whiten(self, vecs: np.ndarray) -> np.ndarray:
         return self.whitening(vecs) if self.whitening is not None else np.asarray(vecs, np.float32)
 
-    def _project(self, vecs: np.ndarray) -> np.ndarray:
-        vecs = self._whiten(vecs)
+    def _project(self, vecs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+        if self.whitening is None:
+            vecs = np.asarray(vecs, np.float32)
+        else:
+            vecs, norms = self.whitening.apply(vecs)
+            if self.projection is not None and ids is not None:
+                self._keep_norms(ids, norms)
         return self.projection(vecs) if self.projection is not None else vecs
+
+    def _keep_norms(self, ids: np.ndarray, norms: np.ndarray) -> None:
+        top = int(np.max(ids)) + 1
+        if self._norms is None or top > len(self._norms):
+            grown = np.zeros((max(top, int(1.25 * (0 if self._norms is None else len(self._norms)))),
+                              norms.shape[1]), np.float32)
+            if self._norms is not None:
+                grown[: len(self._norms)] = self._norms
+            self._norms = grown
+        self._norms[np.asarray(ids, np.int64)] = norms
 
     def fit_due(self, count: int) -> str | None:
         """Why the whitening should be (re)fitted now, if it should."""
@@ -207,6 +231,14 @@ class VectorIndex:
             if whitening.in_dim != self.dim or whitening.fitted_on != state["whitened_on"]:
                 return "the whitening does not fit the index"
         full_dim = whitening.dim if whitening is not None else self.dim
+        norms = None
+        if state.get("norms_rows"):
+            try:
+                norms = np.load(self.norms_file)
+            except (OSError, ValueError) as exc:
+                return f"the index's norms cannot be read: {exc}"
+            if norms.shape != (state["norms_rows"], whitening.parts if whitening else -1):
+                return "the index's norms do not fit the index"
         if state.get("index_dim", full_dim) != full_dim:
             try:
                 projection = Projection.load(self.projection_file)
@@ -227,6 +259,7 @@ class VectorIndex:
             self._index = index
             self.whitening = whitening
             self.projection = projection
+            self._norms = norms
             self.seq = int(state.get("seq", 0))
             self.deleted = int(state.get("deleted", 0))
         return None
@@ -241,7 +274,7 @@ class VectorIndex:
         count = catalog.vector_count()
         spec = self.whitening_spec
         with self._lock:
-            self.whitening = self.projection = None
+            self.whitening = self.projection = self._norms = None
             sample = None
             if spec is not None and count >= spec.min_photos:
                 sample = self._sample(catalog, spec.sample, count)
@@ -287,6 +320,10 @@ class VectorIndex:
                 return
             seq = self.seq
             save_atomic(self.file, self._index.save_index)
+            norms_rows = 0
+            if self._norms is not None and self.projection is not None:
+                save_atomic(self.norms_file, lambda tmp: _save_array(tmp, self._norms))
+                norms_rows = len(self._norms)
             state = {
                 "seq": seq,
                 "dim": self.dim,
@@ -295,6 +332,7 @@ class VectorIndex:
                 "capacity": self._index.get_max_elements(),
                 "index_dim": self.index_dim,
                 "whitened_on": self.whitening.fitted_on if self.whitening is not None else 0,
+                "norms_rows": norms_rows,
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),
@@ -314,7 +352,7 @@ class VectorIndex:
         need = index.element_count + len(ids)
         if need > index.get_max_elements():
             index.resize_index(max(need, int(index.get_max_elements() * 1.5)))
-        index.add_items(self._project(vecs), np.asarray(ids, dtype=np.int64))
+        index.add_items(self._project(vecs, ids), np.asarray(ids, dtype=np.int64))
 
     def add(self, ids, vecs, seq: int | None = None) -> None:
         """Add or replace vectors (a replaced photo keeps its id)."""
@@ -347,16 +385,19 @@ class VectorIndex:
     def query(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset = frozenset()):
         """Ids and cosine similarities of the k nearest photos, best first."""
         with self._lock:
-            whitening, projection = self.whitening, self.projection
+            whitening, projection, norms = self.whitening, self.projection, self._norms
         q = whitening(vector)[0] if whitening is not None else np.asarray(vector, np.float32).reshape(-1)
         if projection is None:
             return self._knn(q, k, exclude)
         # compact index: find candidates, then score them exactly with the stored vectors
         ids, _ = self._knn(projection(q.reshape(1, -1))[0], max(k * 2, self.params.rerank), exclude)
         found, full = self._catalog.vectors(ids)
-        if whitening is not None:
-            full = whitening(full)
-        scores = full @ q
+        if whitening is None:
+            scores = full @ q
+        elif norms is not None and len(found) and found.max() < len(norms) and norms[found].all():
+            scores = whitening.scores(q, full, norms[found])
+        else:
+            scores = whitening(full) @ q
         order = np.argsort(-scores)[:k]
         return found[order], scores[order].astype(np.float32)
 

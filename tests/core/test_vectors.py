@@ -154,3 +154,18 @@ def test_compact_index_over_whitened_vectors_rescores_in_the_whitened_space(tmp_
         lookup = dict(zip(ids.tolist(), exact))
         assert np.allclose(scores, [lookup[i] for i in got], atol=1e-4)
     assert hits / 200 >= 0.85
+    # re-scoring used the kept part lengths; they are saved and loaded with the index
+    assert index._norms is not None and index._norms[ids].all()
+    index.save(cat)
+    again = VectorIndex(tmp_path, 64, IndexParams(index_dim=16, rerank=200), whitening=spec)
+    assert again.open(cat) is False
+    np.testing.assert_array_equal(again._norms, index._norms)
+    for j in (3, 777):
+        got, scores = again.query(stored[j], 10)
+        assert got[0] == ids[j] and scores[0] == pytest.approx(1.0, abs=1e-4)
+    # a damaged norms file is noticed and the index rebuilt
+    again.norms_file.write_bytes(b"junk")
+    notices = []
+    third = VectorIndex(tmp_path, 64, IndexParams(index_dim=16, rerank=200), whitening=spec)
+    assert third.open(cat, on_notice=notices.append) is True and "norms" in notices[0]
+    assert third.query(stored[5], 1)[0][0] == ids[5]

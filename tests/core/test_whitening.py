@@ -57,3 +57,13 @@ def test_save_and_load(tmp_path):
     assert back.fitted_on == 1234 and back.parts == 2 and back.dim == 4 and back.in_dim == 6
     v = rng.normal(size=(3, 6))
     assert np.allclose(back(v), w(v))
+
+
+def test_scores_from_raw_vectors_and_their_part_lengths_equal_whitened_cosines():
+    rng = np.random.default_rng(3)
+    lib = rng.normal(size=(200, 10)) * np.linspace(4, 0.2, 10)
+    w = Whitening.fit(lib, WhiteningSpec(parts=2, shrink=1.0, power=0.5, dim=3))
+    white, norms = w.apply(lib)
+    q = w(lib[:1] + 0.1 * rng.normal(size=(1, 10)))[0]
+    assert np.allclose(w.scores(q, lib, norms), white @ q, atol=1e-5)
+    assert norms.shape == (200, 2) and np.all(norms > 0)
