@@ -4,6 +4,9 @@
                             catalog.sqlite  photos + vectors (WAL)
                             index.hnsw      HNSW index (a cache of the vectors)
                             index.json      what the saved index reflects
+                            whitening.npz   learned from the library's vectors (may be absent)
+                            projection.npz  PCA for the compact index of big libraries
+                            norms.npy       whitened part lengths (compact index only)
                             writer.lock     one writer at a time
 """
 
