@@ -213,6 +213,14 @@ class VectorIndex:
             changed = True
         return changed
 
+    def _fit_crc(self) -> int:
+        crc = 0
+        if self.whitening is not None:
+            crc = zlib.crc32(self.whitening_file.read_bytes(), crc)
+        if self.projection is not None:
+            crc = zlib.crc32(self.projection_file.read_bytes(), crc)
+        return crc
+
     def _load(self) -> str | None:
         try:
             state = read_json(self.state_file, default={})
@@ -247,6 +255,15 @@ class VectorIndex:
             if projection.components.shape != (full_dim, state["index_dim"]):
                 return "the index projection does not fit the index"
         try:
+            fitted = 0
+            for on, f in ((whitening, self.whitening_file), (projection, self.projection_file)):
+                if on is not None:
+                    fitted = zlib.crc32(f.read_bytes(), fitted)
+        except OSError as exc:
+            return f"the index's transforms cannot be read: {exc}"
+        if fitted != state.get("fit_crc32", 0):
+            return "the index and its whitening or projection are from different fits"
+        try:
             size = self.file.stat().st_size
             if size != state.get("size") or _crc32(self.file) != state.get("crc32"):
                 return "the index file is damaged"
@@ -279,13 +296,11 @@ class VectorIndex:
             if spec is not None and count >= spec.min_photos:
                 sample = self._sample(catalog, spec.sample, count)
                 self.whitening = Whitening.fit(sample, spec, fitted_on=count)
-                self.whitening.save(self.whitening_file)
             wanted = self._wanted_dim(count)
             if wanted < self.full_dim and count > wanted:
                 if sample is None:
                     sample = self._sample(catalog, 20_000, count)
                 self.projection = Projection.fit(self._whiten(sample), wanted)
-                self.projection.save(self.projection_file)
             self._index = self._new(int(count * 1.25) + 1024)
             self.deleted = 0
             self.seq = catalog.seq
@@ -319,6 +334,12 @@ class VectorIndex:
             if self._index is None:
                 return
             seq = self.seq
+            # the fitted transforms first; the state names them by checksum, so a crash
+            # before the state is written cannot pair an old index with new transforms
+            if self.whitening is not None:
+                self.whitening.save(self.whitening_file)
+            if self.projection is not None:
+                self.projection.save(self.projection_file)
             save_atomic(self.file, self._index.save_index)
             norms_rows = 0
             if self._norms is not None and self.projection is not None:
@@ -333,6 +354,7 @@ class VectorIndex:
                 "index_dim": self.index_dim,
                 "whitened_on": self.whitening.fitted_on if self.whitening is not None else 0,
                 "norms_rows": norms_rows,
+                "fit_crc32": self._fit_crc(),
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),

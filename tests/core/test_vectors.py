@@ -169,3 +169,43 @@ def test_compact_index_over_whitened_vectors_rescores_in_the_whitened_space(tmp_
     third = VectorIndex(tmp_path, 64, IndexParams(index_dim=16, rerank=200), whitening=spec)
     assert third.open(cat, on_notice=notices.append) is True and "norms" in notices[0]
     assert third.query(stored[5], 1)[0][0] == ids[5]
+
+
+def test_a_crash_between_refit_and_save_never_pairs_an_index_with_another_fit(tmp_path):
+    from photosearch.core.whitening import WhiteningSpec
+
+    spec = WhiteningSpec(dim=8, min_photos=100)
+    cat = Catalog(tmp_path / "c.sqlite", dim=64)
+    _grow(cat, 150, seed=1)
+    index = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    index.open(cat)
+    index.save(cat)
+    saved_index = index.file.read_bytes()
+    _grow(cat, 200, seed=2)
+    index.catch_up(cat)
+    index.rebuild(cat)  # refitted on 350 photos...
+    index.whitening.save(index.whitening_file)  # ...its whitening written, then the process dies
+    index.file.write_bytes(saved_index)
+    notices = []
+    again = VectorIndex(tmp_path, 64, IndexParams(), whitening=spec)
+    again.open(cat, on_notice=notices.append)
+    assert notices and "fit" in notices[0]
+    assert again.whitening.fitted_on == 350 and again.live_count == 350
+
+
+def test_a_refitted_projection_is_never_paired_with_the_old_index(tmp_path):
+    cat = Catalog(tmp_path / "c.sqlite", dim=64)
+    _grow(cat, 300, seed=1)
+    index = VectorIndex(tmp_path, 64, IndexParams(index_dim=16))
+    index.open(cat)
+    index.save(cat)
+    saved_index = index.file.read_bytes()
+    _grow(cat, 300, seed=7)
+    index.catch_up(cat)
+    index.rebuild(cat)  # a new PCA of the same shape...
+    index.projection.save(index.projection_file)  # ...written, then the process dies
+    index.file.write_bytes(saved_index)
+    notices = []
+    again = VectorIndex(tmp_path, 64, IndexParams(index_dim=16))
+    again.open(cat, on_notice=notices.append)
+    assert notices and "different fits" in notices[0] and again.live_count == 600
