@@ -74,15 +74,18 @@ def main() -> int:
     from photosearch.ui.main_window import MainWindow
 
     app = App()
-    if "bench" not in app.libraries.names():
-        app.libraries.create("bench", [str(folder)], model=app.model_spec(model).describe())
-    with app.libraries.open("bench", write=True) as lib:
-        s = index_library(lib, app.embedder_for(lib))
+    name = "bench-default"  # indexed with the app's default descriptor, as a user's library is
+    if name not in app.libraries.names():
+        app.libraries.create(name, [str(folder)], model=app.model_spec(model).describe())
+    with app.libraries.open(name, write=True) as lib:
+        s = index_library(lib, app.descriptor_for(lib))
         total = lib.catalog.counts()["indexed"]
     print(f"library: {total} photos indexed ({s.embedded} embedded in this run)")
 
     qapp = QApplication(sys.argv)
-    window = MainWindow(app, QSettings(str(home / "gui.ini"), QSettings.Format.IniFormat), auto_index=False)
+    settings = QSettings(str(home / "gui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("last_library", name)
+    window = MainWindow(app, settings, auto_index=False)
     window.resize(1280, 820)
     window.show()
     window.zoom.setValue(180)
