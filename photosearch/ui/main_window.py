@@ -570,7 +570,7 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 0)
             self.progress.setFormat(p.message or "Scanning folders…")
         elif p.phase == "saving":
-            self.progress.setFormat("Saving…")
+            self.progress.setFormat((p.message or "Saving").rstrip(".…") + "…")
 
     def _on_index_finished(self, s: IndexSummary) -> None:
         self.device_label.setText("GPU" if "CUDA" in s.provider else "CPU")
