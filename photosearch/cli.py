@@ -433,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("library_name", nargs="?", metavar="LIBRARY")
     p.add_argument("--reindex", action="store_true", help="forget all vectors and embed everything again")
     p.add_argument("--descriptor", choices=DESCRIPTOR_CHOICES,
-                   help="how photos become vectors (pooling, mirrored view, rotated queries); "
+                   help="how photos become vectors (default: GeM pooling + a thumbnail-size part, rotated "
+                        "queries, whitening learned from the library; avg: the model's plain pooling); "
                         "changing it needs --reindex")
     p.add_argument("--workers", type=int, help="decoding threads (default: one per core)")
 
