@@ -83,6 +83,9 @@ queries = np.load(sys.argv[2])
 index = lib.index
 ids, _ = index.query(queries[0], 50)
 first = time.perf_counter() - t0
+if len(sys.argv) > 3:  # only the opening
+    print(json.dumps({"first": first}))
+    sys.exit(0)
 lat, warm, found = [], [], []
 for q in queries:
     s = time.perf_counter()
@@ -180,10 +183,17 @@ def main() -> int:
         print(proc.stderr)
         return 1
     r = json.loads(proc.stdout)
+    # opening again, in new processes: the library as a user finds it on a later start
+    reopen = []
+    for _ in range(3):
+        again = subprocess.run([sys.executable, "-c", CHILD, str(home), str(qfile), "open-only"],
+                               capture_output=True, text=True, env=env)
+        reopen.append(json.loads(again.stdout)["first"] if again.returncode == 0 else float("nan"))
     lat = np.array(r["lat"]) * 1000
     recall = np.mean([len(set(f) & set(b.tolist())) / 10 for f, b in zip(r["found"], best)])
     size = sum(f.stat().st_size for f in (home / "data" / "libraries" / "scale").iterdir())
-    print(f"open library + first query:   {r['first']:.2f} s   (target <= 3 s)")
+    print(f"open library + first query:   {r['first']:.2f} s   (target <= 3 s; right after building it)")
+    print(f"  opened again 3 times:       {', '.join(f'{x:.2f}' for x in reopen)} s")
     warm = np.array(r["warm"]) * 1000
     print(f"query latency at k=50:        p50 {np.percentile(lat, 50):.2f} ms, p95 {np.percentile(lat, 95):.2f} ms"
           f"   (target p95 <= 10 ms; first pass, pages as the OS left them)")
