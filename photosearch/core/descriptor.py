@@ -85,7 +85,8 @@ _GEM = DescriptorConfig(pooling="gem")
 # What measured best on benchmarks/quality.py (see README, "How similar is similar"):
 # GeM pooling, a thumbnail-size second part, rotations tried at query time, and
 # half-way whitening learned from the library. Cost per photo at indexing: one
-# full-size and one 128 px pass of the model (about 1.4x plain pooling).
+# full-size and one 128 px pass of the model (1.57x the model time of plain pooling
+# with a ResNet-50-sized model, benchmarks/indexing.py).
 DEFAULT = replace(_GEM, thumb=128, query_rotations=True, whiten=True)
 
 CONFIGS: dict[str, DescriptorConfig] = {
