@@ -288,24 +288,35 @@ class VectorIndex:
         return REDUCED_DIM if count >= AUTO_REDUCE_AT and full > REDUCED_DIM else full
 
     def rebuild(self, catalog: Catalog) -> None:
+        """Fit the transforms again and rebuild from the stored vectors.
+
+        Built aside and swapped in at the end: searches keep using the old index
+        meanwhile (a refit of a big library takes a while), instead of waiting."""
+        fresh = VectorIndex(self.file.parent, self.dim, self.params, self.whitening_spec)
+        fresh._catalog = catalog
+        fresh._build(catalog)
+        with self._lock:
+            for name in ("whitening", "projection", "_norms", "_index", "deleted", "seq"):
+                setattr(self, name, getattr(fresh, name))
+            self._catalog = catalog
+        self.catch_up(catalog)  # what changed while it was being built (a photo trashed meanwhile)
+
+    def _build(self, catalog: Catalog) -> None:
         count = catalog.vector_count()
         spec = self.whitening_spec
-        with self._lock:
-            self.whitening = self.projection = self._norms = None
-            sample = None
-            if spec is not None and count >= spec.min_photos:
-                sample = self._sample(catalog, spec.sample, count)
-                self.whitening = Whitening.fit(sample, spec, fitted_on=count)
-            wanted = self._wanted_dim(count)
-            if wanted < self.full_dim and count > wanted:
-                if sample is None:
-                    sample = self._sample(catalog, 20_000, count)
-                self.projection = Projection.fit(self._whiten(sample), wanted)
-            self._index = self._new(int(count * 1.25) + 1024)
-            self.deleted = 0
-            self.seq = catalog.seq
-            for ids, vecs in catalog.vectors_since(-1):
-                self._add(ids, vecs)
+        self.seq = catalog.seq
+        sample = None
+        if spec is not None and count >= spec.min_photos:
+            sample = self._sample(catalog, spec.sample, count)
+            self.whitening = Whitening.fit(sample, spec, fitted_on=count)
+        wanted = self._wanted_dim(count)
+        if wanted < self.full_dim and count > wanted:
+            if sample is None:
+                sample = self._sample(catalog, 20_000, count)
+            self.projection = Projection.fit(self._whiten(sample), wanted)
+        self._index = self._new(int(count * 1.25) + 1024)
+        for ids, vecs in catalog.vectors_since(-1):
+            self._add(ids, vecs)
 
     @staticmethod
     def _sample(catalog: Catalog, n: int, count: int) -> np.ndarray:

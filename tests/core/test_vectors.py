@@ -209,3 +209,38 @@ def test_a_refitted_projection_is_never_paired_with_the_old_index(tmp_path):
     again = VectorIndex(tmp_path, 64, IndexParams(index_dim=16))
     again.open(cat, on_notice=notices.append)
     assert notices and "different fits" in notices[0] and again.live_count == 600
+
+
+def test_searches_keep_answering_while_the_index_is_refitted(tmp_path, monkeypatch):
+    import threading
+
+    from photosearch.core import whitening as whitening_module
+    from photosearch.core.whitening import WhiteningSpec
+
+    cat, ids, stored = _library(tmp_path, n=400)
+    index = VectorIndex(tmp_path, 64, IndexParams(), whitening=WhiteningSpec(dim=8, min_photos=100))
+    index.open(cat)
+    assert index.whitening.fitted_on == 400
+    fitting, release = threading.Event(), threading.Event()
+    real_fit = whitening_module.Whitening.fit.__func__
+
+    def slow_fit(cls, *args, **kw):
+        fitting.set()
+        assert release.wait(10)
+        return real_fit(cls, *args, **kw)
+
+    monkeypatch.setattr(whitening_module.Whitening, "fit", classmethod(slow_fit))
+    refit = threading.Thread(target=index.rebuild, args=(cat,))
+    refit.start()
+    try:
+        assert fitting.wait(10)
+        answers = []
+        search = threading.Thread(target=lambda: answers.append(index.query(stored[9], 3)[0]))
+        search.start()
+        search.join(10)
+        # answered by the old index while the refit is still held up (it used to wait for the lock)
+        assert not release.is_set() and answers and answers[0][0] == ids[9]
+    finally:
+        release.set()
+        refit.join(10)
+    assert not refit.is_alive() and index.live_count == 400 and index.query(stored[9], 1)[0][0] == ids[9]
