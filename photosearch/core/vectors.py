@@ -213,12 +213,11 @@ class VectorIndex:
             changed = True
         return changed
 
-    def _fit_crc(self) -> int:
+    def _fit_crc(self, whitened: bool, projected: bool) -> int:
         crc = 0
-        if self.whitening is not None:
-            crc = zlib.crc32(self.whitening_file.read_bytes(), crc)
-        if self.projection is not None:
-            crc = zlib.crc32(self.projection_file.read_bytes(), crc)
+        for used, f in ((whitened, self.whitening_file), (projected, self.projection_file)):
+            if used:
+                crc = zlib.crc32(f.read_bytes(), crc)
         return crc
 
     def _load(self) -> str | None:
@@ -255,10 +254,7 @@ class VectorIndex:
             if projection.components.shape != (full_dim, state["index_dim"]):
                 return "the index projection does not fit the index"
         try:
-            fitted = 0
-            for on, f in ((whitening, self.whitening_file), (projection, self.projection_file)):
-                if on is not None:
-                    fitted = zlib.crc32(f.read_bytes(), fitted)
+            fitted = self._fit_crc(whitening is not None, projection is not None)
         except OSError as exc:
             return f"the index's transforms cannot be read: {exc}"
         if fitted != state.get("fit_crc32", 0):
@@ -365,7 +361,7 @@ class VectorIndex:
                 "index_dim": self.index_dim,
                 "whitened_on": self.whitening.fitted_on if self.whitening is not None else 0,
                 "norms_rows": norms_rows,
-                "fit_crc32": self._fit_crc(),
+                "fit_crc32": self._fit_crc(self.whitening is not None, self.projection is not None),
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),
