@@ -36,7 +36,7 @@ class IndexParams:
     ef_construction: int = 200
     ef_search: int = 96
     index_dim: int = 0  # 0: automatic (full dimension below AUTO_REDUCE_AT photos)
-    rerank: int = 200  # candidates re-scored with full vectors when the index is reduced
+    rerank: int = 150  # candidates re-scored with full vectors when the index is reduced
 
     def to_dict(self) -> dict:
         return asdict(self)
