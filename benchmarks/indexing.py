@@ -64,7 +64,7 @@ def decode_rate_one_core(files, descriptor, limit: int = 120) -> float:
     return len(files) / (time.perf_counter() - start)
 
 
-def rescan_time(app: App, embedder, n_files: int, work: Path) -> float:
+def rescan_time(app: App, descriptor, n_files: int, work: Path) -> float:
     """A library of n_files already indexed; time a full `index` run that finds nothing new."""
     folder = work / "rescan-photos"
     folder.mkdir(exist_ok=True)
@@ -80,22 +80,22 @@ def rescan_time(app: App, embedder, n_files: int, work: Path) -> float:
     with app.libraries.open("rescan", write=True) as lib:
         from photosearch.core.indexer import apply_model
 
-        apply_model(lib, embedder)
+        apply_model(lib, descriptor)
         result = scan(lib.config.roots, lib.catalog.known())
         lib.catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
         rng = np.random.default_rng(0)
         rows = []
         for pid, path in lib.catalog.pending():
             st = os.stat(path)
-            v = rng.standard_normal(embedder.dim).astype(np.float32)  # (a Descriptor: its whole vector)
+            v = rng.standard_normal(descriptor.dim).astype(np.float32)
             rows.append(Indexed(pid, st.st_size, st.st_mtime_ns, fingerprint_file(path), 1, 1, v / np.linalg.norm(v)))
         lib.catalog.store(rows, [])
-        index_library(lib, embedder)  # builds and saves the index once
+        index_library(lib, descriptor)  # builds and saves the index once
     times = []
     for _ in range(3):
         start = time.perf_counter()
         with app.libraries.open("rescan", write=True) as lib:
-            s = index_library(lib, embedder)
+            s = index_library(lib, descriptor)
         times.append(time.perf_counter() - start)
         assert s.embedded == 0 and s.unchanged == n_files, s
     return min(times)

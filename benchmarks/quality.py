@@ -183,14 +183,13 @@ def main() -> int:
             lib, q = whitening(lib), whitening(q)
         sims = descriptor.query_scores(q, lib, queries_per_item=descriptor.query_rotations)
         flower_lib = lib[len(originals):]
-        flower_sims = flower_lib @ flower_lib.T
         order = np.argsort(-sims, axis=1)[:, :100]
         ranks = [int(np.where(order[j] == truth[j])[0][0]) if truth[j] in order[j] else NOT_FOUND
                  for j in range(len(sims))]
         per_kind = {k: metrics([r for r, kk in zip(ranks, kinds) if kk == k]) for k in EDITS}
         overall = metrics(ranks)
         # same subject, flowers5
-        fs = flower_sims
+        fs = flower_lib @ flower_lib.T
         np.fill_diagonal(fs, -np.inf)
         forder = np.argsort(-fs, axis=1)
         rel = flower_labels[forder] == flower_labels[:, None]

@@ -204,20 +204,16 @@ class Descriptor:
         """Vectors for a batch of photos, given their views from `prepare`."""
         n_views = len(items[0])
         n_thumb = (2 if self.config.flip else 1) if self._thumb is not None else 0
-        parts = [np.zeros(0)] * (2 if n_thumb else 1)
+        sums = [0.0] * self.config.parts  # views of one part are summed
         logits = None
         for v in range(n_views):
             out = self.embedder.embed(np.stack([views[v] for views in items]),
                                       feature_map=self.config.needs_feature_map)
-            part = int(v >= n_views - n_thumb)
-            pooled = self._pool(out)
-            parts[part] = pooled if not parts[part].size else parts[part] + pooled
+            sums[int(v >= n_views - n_thumb)] += self._pool(out)
             if logits is None:
                 logits = out.logits
-        if len(parts) == 1:
-            return Embedding(l2_normalise(parts[0]), logits)
         # each part unit length, the whole too: the cosine is the mean of the parts' cosines
-        vectors = np.concatenate([l2_normalise(p) for p in parts], axis=1) / np.float32(np.sqrt(len(parts)))
+        vectors = np.concatenate([l2_normalise(p) for p in sums], axis=1) / np.float32(np.sqrt(len(sums)))
         return Embedding(vectors.astype(np.float32), logits)
 
     @property

@@ -124,6 +124,9 @@ class VectorIndex:
         # compact and whitened: each photo's whitened part lengths, by id, so that
         # re-scoring candidates needs no matrix product (Whitening.scores)
         self._norms: np.ndarray | None = None
+        # checksum of the fitted transforms as written beside the saved index; None: not
+        # written yet (a fresh fit), so the next save writes them once, not at every checkpoint
+        self._fit_crc32: int | None = None
         self.whitening_spec = whitening
         self.whitening: Whitening | None = None
         self.projection: Projection | None = None
@@ -273,6 +276,7 @@ class VectorIndex:
             self.whitening = whitening
             self.projection = projection
             self._norms = norms
+            self._fit_crc32 = fitted
             self.seq = int(state.get("seq", 0))
             self.deleted = int(state.get("deleted", 0))
         return None
@@ -292,7 +296,7 @@ class VectorIndex:
         fresh._catalog = catalog
         fresh._build(catalog)
         with self._lock:
-            for name in ("whitening", "projection", "_norms", "_index", "deleted", "seq"):
+            for name in ("whitening", "projection", "_norms", "_fit_crc32", "_index", "deleted", "seq"):
                 setattr(self, name, getattr(fresh, name))
             self._catalog = catalog
         self.catch_up(catalog)  # what changed while it was being built (a photo trashed meanwhile)
@@ -343,10 +347,12 @@ class VectorIndex:
             seq = self.seq
             # the fitted transforms first; the state names them by checksum, so a crash
             # before the state is written cannot pair an old index with new transforms
-            if self.whitening is not None:
-                self.whitening.save(self.whitening_file)
-            if self.projection is not None:
-                self.projection.save(self.projection_file)
+            if self._fit_crc32 is None:
+                if self.whitening is not None:
+                    self.whitening.save(self.whitening_file)
+                if self.projection is not None:
+                    self.projection.save(self.projection_file)
+                self._fit_crc32 = self._fit_crc(self.whitening is not None, self.projection is not None)
             save_atomic(self.file, self._index.save_index)
             norms_rows = 0
             if self._norms is not None and self.projection is not None:
@@ -361,7 +367,7 @@ class VectorIndex:
                 "index_dim": self.index_dim,
                 "whitened_on": self.whitening.fitted_on if self.whitening is not None else 0,
                 "norms_rows": norms_rows,
-                "fit_crc32": self._fit_crc(self.whitening is not None, self.projection is not None),
+                "fit_crc32": self._fit_crc32,
                 "elements": self._index.element_count,
                 "deleted": self.deleted,
                 "params": self.params.to_dict(),
