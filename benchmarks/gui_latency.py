@@ -70,7 +70,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from photosearch.core.app import App
-    from photosearch.core.indexer import index_library
+    from photosearch.core.pipeline.indexer import index_library
     from photosearch.ui.main_window import MainWindow
 
     app = App()

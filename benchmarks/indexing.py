@@ -30,12 +30,12 @@ import numpy as np
 from _common import REPO, camera_files, load_script, out_dir  # noqa: E402  (sets sys.path)
 
 from photosearch.core.app import App  # noqa: E402
-from photosearch.core.catalog import Indexed  # noqa: E402
-from photosearch.core.embedder import default_threads  # noqa: E402
-from photosearch.core.descriptor import CONFIGS, Descriptor  # noqa: E402
-from photosearch.core.indexer import index_library, load_for_model  # noqa: E402
-from photosearch.core.paths import app_dirs  # noqa: E402
-from photosearch.core.scanner import fingerprint_file, scan  # noqa: E402
+from photosearch.core.library.catalog import Indexed  # noqa: E402
+from photosearch.core.vision.embedder import default_threads  # noqa: E402
+from photosearch.core.vision.descriptor import CONFIGS, Descriptor  # noqa: E402
+from photosearch.core.pipeline.indexer import index_library, load_for_model  # noqa: E402
+from photosearch.core.library.paths import app_dirs  # noqa: E402
+from photosearch.core.pipeline.scanner import fingerprint_file, scan  # noqa: E402
 
 
 def model_only_rate(descriptor, seconds: float = 8.0) -> float:
@@ -78,7 +78,7 @@ def rescan_time(app: App, descriptor, n_files: int, work: Path) -> float:
             p.write_bytes(data + i.to_bytes(4, "little"))
     app.libraries.create("rescan", [str(folder)])
     with app.libraries.open("rescan", write=True) as lib:
-        from photosearch.core.indexer import apply_model
+        from photosearch.core.pipeline.indexer import apply_model
 
         apply_model(lib, descriptor)
         result = scan(lib.config.roots, lib.catalog.known())

@@ -44,8 +44,8 @@ def main() -> int:
         pool.map(_make, [(i, str(folder)) for i in range(args.n)], chunksize=200)
 
     from photosearch.core.app import App
-    from photosearch.core.indexer import index_library
-    from photosearch.core.paths import app_dirs
+    from photosearch.core.pipeline.indexer import index_library
+    from photosearch.core.library.paths import app_dirs
     from photosearch.core.search import Searcher
 
     model = args.model or str(shared_dir() / "models" / "efficientnet_lite0_fp32.onnx")

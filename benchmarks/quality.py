@@ -31,11 +31,11 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from _common import shared_dir  # noqa: E402  (sets sys.path)
 
-from photosearch.core.descriptor import CONFIGS, Descriptor, DescriptorConfig  # noqa: E402
-from photosearch.core.embedder import Embedder  # noqa: E402
-from photosearch.core.imageio import decode  # noqa: E402
-from photosearch.core.models import load_model_spec  # noqa: E402
-from photosearch.core.whitening import Whitening  # noqa: E402
+from photosearch.core.vision.descriptor import CONFIGS, Descriptor, DescriptorConfig  # noqa: E402
+from photosearch.core.vision.embedder import Embedder  # noqa: E402
+from photosearch.core.vision.imageio import decode  # noqa: E402
+from photosearch.core.models.spec import load_model_spec  # noqa: E402
+from photosearch.core.index.whitening import Whitening  # noqa: E402
 
 EDITS = ["crop", "downscale", "jpeg", "exif_rotate", "rotate90", "hflip", "color", "border", "overlay",
          "screenshot"]

@@ -34,10 +34,10 @@ def real_descriptors() -> np.ndarray:
     cache = out_dir("scale") / "real_descriptors_default.npy"
     if cache.exists():
         return np.load(cache)
-    from photosearch.core.descriptor import DEFAULT, Descriptor
-    from photosearch.core.embedder import Embedder
-    from photosearch.core.imageio import decode
-    from photosearch.core.models import load_model_spec
+    from photosearch.core.vision.descriptor import DEFAULT, Descriptor
+    from photosearch.core.vision.embedder import Embedder
+    from photosearch.core.vision.imageio import decode
+    from photosearch.core.models.spec import load_model_spec
 
     photos = shared_dir() / "data" / "photos"
     files = sorted((photos / "imagenet_sample").glob("*.JPEG")) + sorted((photos / "flowers5").rglob("*.jpg"))
@@ -77,7 +77,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
 from photosearch.core.app import App
-from photosearch.core.paths import app_dirs
+from photosearch.core.library.paths import app_dirs
 lib = App(dirs=app_dirs(sys.argv[1])).libraries.open("scale")
 queries = np.load(sys.argv[2])
 index = lib.index
@@ -113,10 +113,10 @@ def main() -> int:
     rng = np.random.default_rng(0)
 
     from photosearch.core.app import App
-    from photosearch.core.catalog import Indexed
-    from photosearch.core.descriptor import DEFAULT
-    from photosearch.core.paths import app_dirs
-    from photosearch.core.vectors import IndexParams
+    from photosearch.core.library.catalog import Indexed
+    from photosearch.core.vision.descriptor import DEFAULT
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.core.index.vector_index import IndexParams
 
     home = Path(tempfile.mkdtemp(prefix="ps-scale-", dir=out_dir("scale") if args.keep else None))
     t = time.perf_counter()

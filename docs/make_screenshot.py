@@ -30,8 +30,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from photosearch.core.app import App
-    from photosearch.core.indexer import index_library
-    from photosearch.ui.app import app_icon
+    from photosearch.core.pipeline.indexer import index_library
+    from photosearch.ui.launch import app_icon
     from photosearch.ui.main_window import MainWindow
 
     app = App()

@@ -27,7 +27,7 @@ def main_gui() -> int:
               "or use a command (photosearch --help)", file=sys.stderr)
         return 1
     try:
-        from .ui.app import run
+        from .ui.launch import run
     except ImportError:
         from .cli import build_parser
 

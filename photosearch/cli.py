@@ -17,11 +17,11 @@ from pathlib import Path
 
 from . import __version__
 from .core.app import App
-from .core.catalog import STATUS_NAMES
-from .core.descriptor import CONFIGS
+from .core.library.catalog import STATUS_NAMES
+from .core.vision.descriptor import CONFIGS
 from .core.errors import ImageError, PhotosearchError
-from .core.indexer import IndexSummary, Progress, index_library
-from .core.library import check_folder
+from .core.pipeline.indexer import IndexSummary, Progress, index_library
+from .core.library.libraries import check_folder
 from .core.search import Searcher
 
 

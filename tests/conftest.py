@@ -39,7 +39,7 @@ def embedder_model(models_dir):
 @pytest.fixture
 def app(isolated_home):
     from photosearch.core.app import App
-    from photosearch.core.paths import app_dirs
+    from photosearch.core.library.paths import app_dirs
 
     return App(dirs=app_dirs(isolated_home), device="cpu")
 

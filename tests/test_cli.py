@@ -124,7 +124,7 @@ def test_batch_search_prints_one_line_per_query(isolated_home, photo_folder, cla
 
 def test_second_writer_is_told_the_library_is_in_use(isolated_home, photo_folder, classifier_model):
     from photosearch.core.app import App
-    from photosearch.core.paths import app_dirs
+    from photosearch.core.library.paths import app_dirs
 
     run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
     app = App(dirs=app_dirs(isolated_home))
@@ -176,7 +176,7 @@ def test_planted_copies_found_at_rank_one_with_a_real_model(isolated_home, share
 
 
 def test_offline_model_is_used_when_none_is_installed(isolated_home, photo_folder):
-    from photosearch.core import effnet_lite
+    from photosearch.core.models import effnet_lite
 
     if effnet_lite.weights_file() is None:
         pytest.skip("the offline model's package is not installed")

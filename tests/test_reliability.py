@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from photosearch.core.errors import ImageError, LibraryLocked, StorageError
-from photosearch.core.imageio import decode
-from photosearch.core.indexer import index_library
+from photosearch.core.vision.imageio import decode
+from photosearch.core.pipeline.indexer import index_library
 from photosearch.core.search import Searcher
 from tests.helpers import REPO, make_photo, oriented_copy, save_jpeg
 
@@ -223,7 +223,7 @@ def test_kill_9_at_random_moments_never_corrupts(isolated_home, tmp_path):
     # a model with real work in it, so that every run is killed mid-way
     model = tiny_classifier(tmp_path / "slow.onnx", size=224, work_channels=64)
     from photosearch.core.app import App
-    from photosearch.core.paths import app_dirs
+    from photosearch.core.library.paths import app_dirs
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -257,7 +257,8 @@ def test_full_disk_while_saving_keeps_the_previous_index(app, lib_app, photo_fol
     _index(app)
     for i in range(12, 20):
         save_jpeg(make_photo(i), photo_folder / f"photo_{i:02d}.jpg")
-    from photosearch.core import fsutil, vectors
+    from photosearch.core import fsutil
+    from photosearch.core.index import vector_index as vectors
 
     with app.libraries.open("lib") as lib:
         saved_index = (lib.folder / "index.hnsw").read_bytes()
@@ -279,7 +280,7 @@ def test_full_disk_while_saving_keeps_the_previous_index(app, lib_app, photo_fol
 
 
 def test_failing_catalog_write_is_reported_and_nothing_is_lost(app, lib_app, photo_folder, monkeypatch):
-    from photosearch.core.catalog import Catalog
+    from photosearch.core.library.catalog import Catalog
 
     lib_app(photo_folder)
     calls = {"n": 0}
@@ -302,7 +303,7 @@ def test_failing_catalog_write_is_reported_and_nothing_is_lost(app, lib_app, pho
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "truncate-large"])
 def test_damaged_catalog_is_set_aside_and_rebuilt_by_a_rescan(app, lib_app, photo_folder, damage, monkeypatch):
-    from photosearch.core.catalog import Catalog
+    from photosearch.core.library.catalog import Catalog
 
     if damage == "truncate-large":  # the cheap checks used for catalogs too big for quick_check
         monkeypatch.setattr(Catalog, "QUICK_CHECK_LIMIT", 0)
@@ -323,7 +324,7 @@ def test_damaged_catalog_is_set_aside_and_rebuilt_by_a_rescan(app, lib_app, phot
 
 def test_stale_lock_of_a_killed_process_is_recovered(app, lib_app, photo_folder, isolated_home):
     lib_app(photo_folder)
-    code = ("import os, time; from photosearch.core.app import App; from photosearch.core.paths import app_dirs;"
+    code = ("import os, time; from photosearch.core.app import App; from photosearch.core.library.paths import app_dirs;"
             f"lib = App(dirs=app_dirs({str(isolated_home)!r})).libraries.open('lib', write=True);"
             "print('locked', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

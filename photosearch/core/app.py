@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .descriptor import Descriptor, DescriptorConfig
-from .embedder import Embedder
+from .vision.descriptor import Descriptor, DescriptorConfig
+from .vision.embedder import Embedder
 from .errors import ModelError
-from .library import Libraries, Library
-from .models import ModelSpec, cached_sha256, load_model_spec
-from .modelstore import ModelStore
-from .paths import AppDirs, app_dirs
+from .library.libraries import Libraries, Library
+from .models.spec import ModelSpec, cached_sha256, load_model_spec
+from .models.store import ModelStore
+from .library.paths import AppDirs, app_dirs
 
 NO_MODEL = (
     "no model is installed: run 'photosearch model download resnet50' (needs the internet once), "

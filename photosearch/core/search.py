@@ -8,11 +8,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .descriptor import Descriptor
-from .embedder import Embedder, l2_normalise
+from .vision.descriptor import Descriptor
+from .vision.embedder import Embedder, l2_normalise
 from .errors import ImageError, PhotosearchError
-from .imageio import decode, read_bytes
-from .library import Library
+from .vision.imageio import decode, read_bytes
+from .library.libraries import Library
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Searcher:
 
     def by_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[Hit]:
         """Photos whose recorded ImageNet classes match a word ("dog", "car"), most probable first."""
-        from .labels import LabelIndex
+        from .vision.labels import LabelIndex
 
         classes = LabelIndex.load().match(text)
         if not classes:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import PhotosearchError
-from ..core.imageio import decode
-from .qimage import pil_to_qimage
+from ..core.vision.imageio import decode
+from .grid.qimage import pil_to_qimage
 
 
 class FoldersDialog(QDialog):

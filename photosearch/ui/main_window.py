@@ -14,19 +14,19 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget, QComboBox, QCheckBox, QLineEdit, QSizePolicy,
 )
 
-from ..core import thumbnails as disk_thumbnails
+from ..core.vision import thumbnail_cache as disk_thumbnails
 from ..core.app import App
 from ..core.errors import LibraryLocked, PhotosearchError
-from ..core.imageio import IMAGE_EXTENSIONS
-from ..core.indexer import IndexSummary, Progress
+from ..core.vision.imageio import IMAGE_EXTENSIONS
+from ..core.pipeline.indexer import IndexSummary, Progress
 from ..core.search import Searcher, mean_vector
-from .delegate import PADDING, ThumbnailDelegate
+from .grid.delegate import PADDING, ThumbnailDelegate
 from .dialogs import FoldersDialog, PreviewDialog
-from .index_worker import IndexController
-from .qimage import qimage_to_png
-from .result_model import ResultModel
-from .search_runner import Query, SearchRunner
-from .thumbnails import PixmapCache, ThumbnailLoader
+from .workers.index_worker import IndexController
+from .grid.qimage import qimage_to_png
+from .grid.result_model import ResultModel
+from .workers.search_runner import Query, SearchRunner
+from .grid.thumbnail_loader import PixmapCache, ThumbnailLoader
 
 DEFAULT_K = 200
 

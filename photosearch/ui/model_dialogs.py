@@ -7,7 +7,7 @@ import threading
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from ..core import effnet_lite
+from ..core.models import effnet_lite
 from ..core.errors import PhotosearchError
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from photosearch.core.descriptor import CONFIGS, Descriptor, DescriptorConfig, gem, rmac
+from photosearch.core.vision.descriptor import CONFIGS, Descriptor, DescriptorConfig, gem, rmac
 
 
 def test_gem_by_hand():
@@ -32,7 +32,7 @@ def test_flip_views_and_rotated_queries():
     class _E:
         class spec:
             feature_map = None
-            from photosearch.core.preprocess import Preprocess
+            from photosearch.core.vision.preprocess import Preprocess
             preprocess = Preprocess(size=8, resize="squash")
 
     d = Descriptor(_E(), DescriptorConfig(flip=True, query_rotations=True))
@@ -53,14 +53,14 @@ class _MeanEmbedder:
 
     class spec:
         feature_map = None
-        from photosearch.core.preprocess import Preprocess
+        from photosearch.core.vision.preprocess import Preprocess
         preprocess = Preprocess(size=8, resize="squash")
 
     def __init__(self):
         self.sizes = []
 
     def embed(self, batch, feature_map=False):
-        from photosearch.core.embedder import Embedding, l2_normalise
+        from photosearch.core.vision.embedder import Embedding, l2_normalise
 
         self.sizes.append(batch.shape[-1])
         return Embedding(l2_normalise(batch.mean(axis=(2, 3)) + 10.0), None)
@@ -69,7 +69,7 @@ class _MeanEmbedder:
 def test_thumbnail_part_is_a_second_unit_half_of_the_vector():
     from PIL import Image
 
-    from photosearch.core.embedder import l2_normalise
+    from photosearch.core.vision.embedder import l2_normalise
 
     emb = _MeanEmbedder()
     d = Descriptor(emb, DescriptorConfig(thumb=4))
@@ -88,7 +88,7 @@ def test_thumbnail_part_is_a_second_unit_half_of_the_vector():
 
 
 def test_default_descriptor_records_and_reads_back():
-    from photosearch.core.descriptor import DEFAULT
+    from photosearch.core.vision.descriptor import DEFAULT
 
     assert DescriptorConfig.from_dict(None) == DEFAULT
     assert DescriptorConfig.from_dict(DEFAULT.to_dict()) == DEFAULT

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from photosearch.core.download import DownloadCancelled, check_url, download
+from photosearch.core.models.download import DownloadCancelled, check_url, download
 from photosearch.core.errors import ModelError
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
@@ -124,8 +124,8 @@ def test_only_https_leaves_this_machine():
 
 
 def test_store_installs_a_registry_model_from_the_server(server, tmp_path, classifier_model):
-    from photosearch.core.modelstore import ModelStore
-    from photosearch.core.registry import ModelEntry
+    from photosearch.core.models.store import ModelStore
+    from photosearch.core.models.registry import ModelEntry
 
     data = classifier_model.read_bytes()
     _Handler.files["/tiny.onnx"] = data

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch.core import imageio
+from photosearch.core.vision import imageio
 from photosearch.core.errors import ImageError
 from tests.helpers import make_photo, oriented_copy, save_jpeg
 

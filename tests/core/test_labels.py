@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from photosearch.core.catalog import Indexed
+from photosearch.core.library.catalog import Indexed
 from photosearch.core.errors import PhotosearchError
-from photosearch.core.labels import LabelIndex
+from photosearch.core.vision.labels import LabelIndex
 from photosearch.core.search import Searcher
 
 

@@ -4,10 +4,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from photosearch.core import onnxgraph
-from photosearch.core.embedder import CPU, CUDA, Embedder, choose_providers
+from photosearch.core.models import onnxgraph
+from photosearch.core.vision.embedder import CPU, CUDA, Embedder, choose_providers
 from photosearch.core.errors import ModelError
-from photosearch.core.models import load_model_spec
+from photosearch.core.models.spec import load_model_spec
 
 
 def test_classifier_gets_its_pooled_features_tapped(classifier_model, tmp_path):

@@ -6,9 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-from photosearch.core.catalog import INDEXED
+from photosearch.core.library.catalog import INDEXED
 from photosearch.core.errors import ImageError, LibraryIncompatible, LibraryLocked
-from photosearch.core.indexer import index_library
+from photosearch.core.pipeline.indexer import index_library
 from photosearch.core.search import Searcher
 from tests.helpers import edits, make_photo, save_jpeg
 
@@ -133,7 +133,7 @@ def test_rescan_keeps_moved_vectors_and_forgets_deleted(app, library, photo_fold
 
 
 def test_crash_between_checkpoints_is_replayed_on_open(app, library, photo_folder, monkeypatch):
-    from photosearch.core.vectors import VectorIndex
+    from photosearch.core.index.vector_index import VectorIndex
 
     _index(app)
     for i in range(12, 20):
@@ -199,7 +199,7 @@ def test_unreadable_query_gives_a_clear_error(app, library, tmp_path):
 
 
 def test_file_vanishing_before_decode_is_dropped_not_failed(app, library, photo_folder, monkeypatch):
-    from photosearch.core import indexer
+    from photosearch.core.pipeline import indexer
 
     real = indexer.load_for_model
 
@@ -216,7 +216,7 @@ def test_file_vanishing_before_decode_is_dropped_not_failed(app, library, photo_
 
 
 def test_big_index_files_are_checked_by_samples(app, library, monkeypatch):
-    from photosearch.core import vectors
+    from photosearch.core.index import vector_index as vectors
 
     _index(app)
     monkeypatch.setattr(vectors, "FULL_CRC_LIMIT", 0)  # treat the small test index as a big one
@@ -234,7 +234,7 @@ def test_default_descriptor_learns_whitening_while_indexing(app, photo_folder, c
     import json
     from dataclasses import replace
 
-    from photosearch.core.descriptor import DEFAULT
+    from photosearch.core.vision.descriptor import DEFAULT
 
     for i in range(12, 40):
         save_jpeg(make_photo(i), photo_folder / f"photo_{i:02d}.jpg")

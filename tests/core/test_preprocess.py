@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch.core.preprocess import Preprocess
+from photosearch.core.vision.preprocess import Preprocess
 
 
 def test_normalisation_matches_hand_computation():

@@ -2,14 +2,14 @@ import os
 import shutil
 
 
-from photosearch.core.catalog import Catalog
-from photosearch.core.scanner import ScanOptions, fingerprint_bytes, fingerprint_file, scan
+from photosearch.core.library.catalog import Catalog
+from photosearch.core.pipeline.scanner import ScanOptions, fingerprint_bytes, fingerprint_file, scan
 from tests.helpers import make_photo, save_jpeg
 
 
 def _catalog_from(tmp_path, folder):
     """A catalog that knows every file of `folder` as indexed, with fingerprints."""
-    from photosearch.core.catalog import Indexed
+    from photosearch.core.library.catalog import Indexed
     import numpy as np
 
     cat = Catalog(tmp_path / "c.sqlite", dim=4)

@@ -2,7 +2,7 @@ import os
 
 from PIL import Image
 
-from photosearch.core import thumbnails
+from photosearch.core.vision import thumbnail_cache as thumbnails
 from tests.helpers import make_photo, oriented_copy, save_jpeg
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from photosearch.core.catalog import Catalog, Indexed
-from photosearch.core.vectors import IndexParams, Projection, VectorIndex
+from photosearch.core.library.catalog import Catalog, Indexed
+from photosearch.core.index.vector_index import IndexParams, Projection, VectorIndex
 
 
 def _library(tmp_path, n=3000, dim=64, seed=0):
@@ -83,7 +83,7 @@ def _grow(cat, n, dim=64, seed=5):
 
 
 def test_whitening_is_learned_from_the_library_and_refitted_as_it_doubles(tmp_path):
-    from photosearch.core.whitening import WhiteningSpec
+    from photosearch.core.index.whitening import WhiteningSpec
 
     spec = WhiteningSpec(parts=2, dim=16, min_photos=400)
     cat = Catalog(tmp_path / "c.sqlite", dim=64)
@@ -121,7 +121,7 @@ def test_whitening_is_learned_from_the_library_and_refitted_as_it_doubles(tmp_pa
 
 
 def test_damaged_whitening_file_rebuilds_the_index(tmp_path):
-    from photosearch.core.whitening import WhiteningSpec
+    from photosearch.core.index.whitening import WhiteningSpec
 
     spec = WhiteningSpec(dim=8, min_photos=100)
     cat = Catalog(tmp_path / "c.sqlite", dim=64)
@@ -138,7 +138,7 @@ def test_damaged_whitening_file_rebuilds_the_index(tmp_path):
 
 
 def test_compact_index_over_whitened_vectors_rescores_in_the_whitened_space(tmp_path):
-    from photosearch.core.whitening import WhiteningSpec
+    from photosearch.core.index.whitening import WhiteningSpec
 
     cat, ids, stored = _library(tmp_path, n=2000)
     spec = WhiteningSpec(dim=0, min_photos=100)
@@ -172,7 +172,7 @@ def test_compact_index_over_whitened_vectors_rescores_in_the_whitened_space(tmp_
 
 
 def test_a_crash_between_refit_and_save_never_pairs_an_index_with_another_fit(tmp_path):
-    from photosearch.core.whitening import WhiteningSpec
+    from photosearch.core.index.whitening import WhiteningSpec
 
     spec = WhiteningSpec(dim=8, min_photos=100)
     cat = Catalog(tmp_path / "c.sqlite", dim=64)
@@ -214,8 +214,8 @@ def test_a_refitted_projection_is_never_paired_with_the_old_index(tmp_path):
 def test_searches_keep_answering_while_the_index_is_refitted(tmp_path, monkeypatch):
     import threading
 
-    from photosearch.core import whitening as whitening_module
-    from photosearch.core.whitening import WhiteningSpec
+    from photosearch.core.index import whitening as whitening_module
+    from photosearch.core.index.whitening import WhiteningSpec
 
     cat, ids, stored = _library(tmp_path, n=400)
     index = VectorIndex(tmp_path, 64, IndexParams(), whitening=WhiteningSpec(dim=8, min_photos=100))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from photosearch.core.whitening import Whitening, WhiteningSpec
+from photosearch.core.index.whitening import Whitening, WhiteningSpec
 
 # four points on two axes: variance along x is 100 times that along y
 X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.1], [0.0, -0.1]], np.float32)

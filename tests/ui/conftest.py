@@ -5,7 +5,7 @@ from PySide6.QtCore import QSettings
 @pytest.fixture
 def indexed_app(app, photo_folder, classifier_model):
     """An App with one library of 12 generated photos, already indexed."""
-    from photosearch.core.indexer import index_library
+    from photosearch.core.pipeline.indexer import index_library
 
     app.libraries.create("lib", [str(photo_folder)], model=app.model_spec(classifier_model).describe())
     with app.libraries.open("lib", write=True) as lib:

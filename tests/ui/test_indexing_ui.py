@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import QSettings, QTimer
 
-from photosearch.ui.index_worker import IndexController
+from photosearch.ui.workers.index_worker import IndexController
 from photosearch.ui.main_window import MainWindow
 from tests.helpers import make_photo, save_jpeg
 

@@ -166,7 +166,7 @@ def test_welcome_view_when_there_is_no_library(qtbot, app, tmp_path):
 
 
 def test_keyword_search_box(qtbot, window):
-    from photosearch.core.labels import LabelIndex
+    from photosearch.core.vision.labels import LabelIndex
 
     birds = set(LabelIndex.load().match("bird"))
     expected = {window.library.catalog.paths([pid])[pid]

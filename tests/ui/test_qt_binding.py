@@ -3,7 +3,7 @@ import sys
 from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import QListView
 
-from photosearch.ui.delegate import ThumbnailDelegate
+from photosearch.ui.grid.delegate import ThumbnailDelegate
 
 
 def test_painting_does_not_leak_references_to_none(qtbot):

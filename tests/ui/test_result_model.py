@@ -1,8 +1,8 @@
 import pytest
 from PySide6.QtGui import QImage
 
-from photosearch.ui.result_model import FailedRole, ResultModel, ThumbnailRole
-from photosearch.ui.thumbnails import PixmapCache, ThumbnailLoader
+from photosearch.ui.grid.result_model import FailedRole, ResultModel, ThumbnailRole
+from photosearch.ui.grid.thumbnail_loader import PixmapCache, ThumbnailLoader
 from tests.helpers import make_photo, save_jpeg
 
 

@@ -23,9 +23,9 @@ import numpy as np
 from PIL import Image
 
 from .embedder import Embedder, Embedding, l2_normalise
-from .errors import ModelError
-from .models import ModelSpec
-from .whitening import WhiteningSpec
+from ..errors import ModelError
+from ..models.spec import ModelSpec
+from ..index.whitening import WhiteningSpec
 
 POOLINGS = ("avg", "gem", "rmac")
 
@@ -149,8 +149,8 @@ class Descriptor:
             return spec
         import onnx
 
-        from . import onnxgraph
-        from .fsutil import write_atomic
+        from ..models import onnxgraph
+        from ..fsutil import write_atomic
 
         out = Path(cache_dir) / f"{spec.sha256[:16]}-fmap.onnx"
         model = onnx.load(str(spec.file_for_runtime))

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Callable
 
 from .catalog import SCHEMA_VERSION, Catalog
-from .errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
-from .fsutil import read_json, write_json_atomic
+from ..errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
+from ..fsutil import read_json, write_json_atomic
 from .lock import WriterLock
 from .paths import AppDirs
-from .descriptor import CONFIGS, DescriptorConfig
-from .vectors import IndexParams, VectorIndex
+from ..vision.descriptor import CONFIGS, DescriptorConfig
+from ..index.vector_index import IndexParams, VectorIndex
 
 CONFIG_VERSION = 1
 _NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")

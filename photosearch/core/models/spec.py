@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelError
-from .fsutil import write_atomic
-from .preprocess import Preprocess
+from ..errors import ModelError
+from ..fsutil import write_atomic
+from ..vision.preprocess import Preprocess
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def cached_sha256(path: Path, cache_dir: Path) -> str:
     """sha256 of a model file, remembered by (path, size, mtime) to keep start-up fast."""
     import os
 
-    from .fsutil import read_json, write_json_atomic
+    from ..fsutil import read_json, write_json_atomic
 
     st = os.stat(path)
     key = f"{Path(path).absolute()}|{st.st_size}|{st.st_mtime_ns}"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from .fsutil import replacing
+from ..fsutil import replacing
 from .imageio import decode
-from .paths import HOME_ENV
+from ..library.paths import HOME_ENV
 
 SIZES = {"normal": 128, "large": 256, "x-large": 512}
 

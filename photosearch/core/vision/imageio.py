@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import ImageError
+from ..errors import ImageError
 
 # Our own, explicit limit: above it a file is refused whatever its format.
 MAX_PIXELS = 200_000_000

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .catalog import INDEXED, Known
-from .imageio import is_image_name
+from ..library.catalog import INDEXED, Known
+from ..vision.imageio import is_image_name
 
 FINGERPRINT_CHUNK = 64 * 1024
 

@@ -11,7 +11,7 @@ import os
 import socket
 from pathlib import Path
 
-from .errors import LibraryLocked
+from ..errors import LibraryLocked
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt

@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ModelError
-from .models import ModelSpec
+from ..errors import ModelError
+from ..models.spec import ModelSpec
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 from .torchfile import load_state_dict
 
 BN_EPS = 1e-3  # the TensorFlow default the weights were trained with
@@ -90,7 +90,7 @@ def build(pth: str | Path, out: str | Path) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from .fsutil import write_atomic
+    from ..fsutil import write_atomic
 
     state = load_state_dict(pth)
     try:

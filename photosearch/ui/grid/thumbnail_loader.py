@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from ..core import thumbnails as disk
+from ...core.vision import thumbnail_cache as disk
 from .qimage import pil_to_qimage
 
 

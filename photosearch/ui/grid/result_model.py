@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from .thumbnails import PixmapCache, ThumbnailLoader
+from .thumbnail_loader import PixmapCache, ThumbnailLoader
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsutil import save_atomic
+from ..fsutil import save_atomic
 
 
 @dataclass(frozen=True)

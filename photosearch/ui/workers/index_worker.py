@@ -8,8 +8,8 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.errors import PhotosearchError
-from ..core.indexer import Progress, index_library
+from ...core.errors import PhotosearchError
+from ...core.pipeline.indexer import Progress, index_library
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from ..core.errors import PhotosearchError
+from ...core.errors import PhotosearchError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Callable
 import hnswlib
 import numpy as np
 
-from .catalog import Catalog
-from .fsutil import read_json, save_atomic, write_json_atomic
+from ..library.catalog import Catalog
+from ..fsutil import read_json, save_atomic, write_json_atomic
 from .whitening import Whitening, WhiteningSpec
 
 

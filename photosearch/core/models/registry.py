@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
+from ..vision.preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from typing import Callable
 
 import numpy as np
 
-from .catalog import Failed, Indexed
-from .descriptor import Descriptor, DescriptorConfig
-from .embedder import Embedder, default_threads
-from .errors import LibraryIncompatible, StorageError
-from .imageio import decode, describe_error
-from .library import Library
+from ..library.catalog import Failed, Indexed
+from ..vision.descriptor import Descriptor, DescriptorConfig
+from ..vision.embedder import Embedder, default_threads
+from ..errors import LibraryIncompatible, StorageError
+from ..vision.imageio import decode, describe_error
+from ..library.libraries import Library
 from .scanner import ScanOptions, fingerprint_bytes, scan
-from .vectors import VectorIndex
+from ..index.vector_index import VectorIndex
 
 TOP_LABELS = 5
 

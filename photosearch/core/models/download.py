@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
-from .errors import ModelError, PhotosearchError
+from ..errors import ModelError, PhotosearchError
 
 CHUNK = 1 << 20
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
