@@ -120,6 +120,9 @@ def test_batch_search_prints_one_line_per_query(isolated_home, photo_folder, cla
     assert lines[0]["hits"][0]["path"] == str(queries[0]) and len(lines[0]["hits"]) == 2
     assert "error" in lines[1] and lines[2]["hits"][0]["path"] == str(queries[2])
     assert proc.returncode == 1  # one query failed
+    proc = run("search", "--batch", tmp_path / "no-such-list.txt", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "the list of queries does not exist" in proc.stderr and "bug" not in proc.stderr
 
 
 def test_second_writer_is_told_the_library_is_in_use(isolated_home, photo_folder, classifier_model):

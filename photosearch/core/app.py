@@ -7,6 +7,7 @@ models and embedders; nothing here is global, so tests substitute any part.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -34,8 +35,10 @@ class App:
     def __post_init__(self):
         self.libraries = Libraries(self.dirs)
         self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
-        self._embedders: dict[tuple, Embedder] = {}
-        self._descriptors: dict[tuple, Descriptor] = {}
+        # filled from worker threads (indexing, searching), cleared from the GUI thread
+        self._lock = threading.Lock()
+        self._embedders: dict[tuple[str, ...], Embedder] = {}
+        self._descriptors: dict[tuple[str, ...], Descriptor] = {}
 
     def notice(self, text: str) -> None:
         if self.on_notice:
@@ -81,10 +84,11 @@ class App:
                     or self.models.default_name())
 
     def set_device(self, device: str) -> None:
-        if device != self.device:
-            self.device = device
-            self._embedders.clear()
-            self._descriptors.clear()
+        with self._lock:
+            if device != self.device:
+                self.device = device
+                self._embedders.clear()
+                self._descriptors.clear()
 
     def library_model(self, library: Library, override: str | Path | None = None) -> ModelSpec:
         if override:
@@ -105,12 +109,16 @@ class App:
     def embedder(self, spec: ModelSpec, device: str | None = None) -> Embedder:
         """An embedder per model and device, created once (sessions are expensive)."""
         key = (spec.sha256, str(spec.file_for_runtime), str(spec.preprocess), device or self.device)
-        if key not in self._embedders:
+        with self._lock:
+            found = self._embedders.get(key)
+        if found is None:
+            # built outside the lock (seconds for a big model); a rare second one is dropped
             embedder = Embedder(spec, device=device or self.device)
-            if embedder.notice:
+            with self._lock:
+                found = self._embedders.setdefault(key, embedder)
+            if found is embedder and embedder.notice:
                 self.notice(embedder.notice)
-            self._embedders[key] = embedder
-        return self._embedders[key]
+        return found
 
     def embedder_for(self, library: Library, override: str | Path | None = None) -> Embedder:
         return self.embedder(self.library_model(library, override))
@@ -125,13 +133,38 @@ class App:
         config = config or library.descriptor
         key = (str(library.folder), json.dumps(library.config.model, sort_keys=True), repr(config),
                str(override), self.device)
-        if key not in self._descriptors:
-            self._descriptors[key] = self._make_descriptor(library, override, config)
-        return self._descriptors[key]
+        with self._lock:
+            found = self._descriptors.get(key)
+        if found is None:
+            found = self.describe_with(self.library_model(library, override), config)
+            with self._lock:
+                found = self._descriptors.setdefault(key, found)
+        return found
 
-    def _make_descriptor(self, library: Library, override, config: DescriptorConfig) -> Descriptor:
-        spec = self.library_model(library, override)
-        # what a model cannot do (an int8 feature map, a fixed input size) falls back to less
+    def reindex(self, library: Library, override: str | Path | None = None,
+                config: DescriptorConfig | None = None) -> Descriptor:
+        """Start a library over: every photo is embedded again, with `override` (else the
+        library's model, or the default one when that cannot be loaded any more).
+
+        The model is loaded before anything is forgotten: if it cannot be, no vector is lost."""
+        spec = self.model_spec(override) if override else self._model_for_reindex(library)
+        descriptor = self.describe_with(spec, config or library.descriptor)
+        library.reset_vectors(forget_model=True)
+        return descriptor
+
+    def _model_for_reindex(self, library: Library) -> ModelSpec:
+        recorded = library.config.model
+        if recorded:
+            ref = recorded["name"] if recorded.get("installed") else recorded.get("path")
+            try:
+                return self.model_spec(ref)
+            except ModelError:
+                pass  # that model is gone: the default one replaces it
+        return self.default_model()
+
+    def describe_with(self, spec: ModelSpec, config: DescriptorConfig) -> Descriptor:
+        """A descriptor for this model and these settings; what the model cannot do (an int8
+        feature map, a fixed input size) falls back to less, with a notice."""
         fallbacks = [config, replace(config, thumb=0),
                      replace(config, pooling="avg", thumb=0, scales=config.scales[:1])]
         problem = None

@@ -25,6 +25,17 @@ class Hit:
         return {"path": self.path, "score": round(float(self.score), 5)}
 
 
+@dataclass
+class SearchResult:
+    """A search and what it found. It keeps its query vector, so a front end can show more
+    or fewer results (`Searcher.refine`) without embedding or deciding anything again."""
+
+    vector: np.ndarray | None  # None for a keyword search
+    hits: list[Hit]
+    exclude: tuple[int, ...] = ()  # the library photos searched with (never their own results)
+    text: str | None = None  # the keyword of a keyword search
+
+
 class Searcher:
     """Search one open library; the model is needed only for outside images."""
 
@@ -95,14 +106,34 @@ class Searcher:
         hits = [Hit(i, paths[i], float(s)) for i, s in ranked if i in paths and s >= min_score]
         return hits[:k]
 
+    def search_images(self, sources: Sequence[str | Path | bytes], k: int = 20,
+                      min_score: float = -1.0) -> SearchResult:
+        vector = self.query_vectors(sources)
+        return SearchResult(vector, self.by_vector(vector, k, min_score))
+
+    def search_photos(self, photo_ids: Sequence[int], k: int = 20, min_score: float = -1.0) -> SearchResult:
+        """Photos like these library photos (their stored vectors; nothing is decoded)."""
+        exclude = tuple(int(i) for i in photo_ids)
+        vector = mean_vector(self.photo_vectors(exclude))
+        return SearchResult(vector, self.by_vector(vector, k, min_score, exclude=exclude), exclude)
+
+    def search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> SearchResult:
+        return SearchResult(None, self.by_text(text, k, min_score), text=text)
+
+    def refine(self, result: SearchResult, k: int, min_score: float) -> SearchResult:
+        """The same search with another result count or threshold; nothing is embedded again."""
+        if result.text is not None:
+            return self.search_text(result.text, k, max(0.0, min_score))
+        if result.vector is None:
+            return SearchResult(None, [])
+        return SearchResult(result.vector, self.by_vector(result.vector, k, min_score, exclude=result.exclude),
+                            result.exclude)
+
     def by_images(self, sources: Sequence[str | Path | bytes], k: int = 20, min_score: float = -1.0) -> list[Hit]:
-        return self.by_vector(self.query_vectors(sources), k, min_score)
+        return self.search_images(sources, k, min_score).hits
 
     def by_photos(self, photo_ids: Sequence[int], k: int = 20, min_score: float = -1.0) -> list[Hit]:
-        """Photos like these library photos (their stored vectors; nothing is decoded)."""
-        vectors = self.photo_vectors(photo_ids)
-        return self.by_vector(mean_vector(vectors), k, min_score, exclude=photo_ids)
-
+        return self.search_photos(photo_ids, k, min_score).hits
 
     def by_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[Hit]:
         """Photos whose recorded ImageNet classes match a word ("dog", "car"), most probable first."""

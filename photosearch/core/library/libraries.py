@@ -189,8 +189,20 @@ class Library:
             self._index.remove(ids)
             self._index.note_seq(self.catalog.seq)
 
-    def reset_vectors(self) -> None:
-        """Forget every vector (another model is coming): all photos become pending."""
+    def set_folders(self, folders: list[str]) -> None:
+        """The folders this library indexes (an open, writable library: the GUI's Folders dialog)."""
+        if not self.writable:
+            raise PhotosearchError(f"library {self.name!r} is open read-only; its folders cannot change")
+        self.config.roots = sorted({check_folder(f) for f in folders})
+        self.save_config()
+
+    def reset_vectors(self, forget_model: bool = False) -> None:
+        """Forget every vector (another model is coming): all photos become pending.
+
+        `forget_model`: the next indexing pass takes the default model instead of the recorded one."""
+        if forget_model:
+            self.config.model = None
+            self.save_config()
         with self.catalog.transaction() as c:
             c.execute("DELETE FROM vectors")
             c.execute("DELETE FROM tombstones")
@@ -312,6 +324,32 @@ class Libraries:
             src.rename(dst)
         if self.settings().get("default_library") == old:
             self.update_settings(default_library=new)
+
+    def add_folders(self, name: str, folders: list[str]) -> LibraryConfig:
+        checked = [check_folder(f) for f in folders]
+        return self.update(name, lambda c: c.roots.extend(f for f in checked if f not in c.roots))
+
+    def remove_folders(self, name: str, folders: list[str]) -> LibraryConfig:
+        """Folders as the user typed them: relative, with ~, or exactly as listed."""
+        def remove(c: LibraryConfig) -> None:
+            def key(f: str) -> str:
+                return str(Path(f).expanduser().resolve())
+            missing = [f for f in folders if f not in c.roots and key(f) not in c.roots]
+            if missing:
+                raise PhotosearchError(f"not a folder of library {c.name!r}: {', '.join(missing)}")
+            targets = {key(f) for f in folders} | set(folders)
+            c.roots[:] = [r for r in c.roots if r not in targets]
+        return self.update(name, remove)
+
+    def set_folders(self, name: str, folders: list[str]) -> LibraryConfig:
+        checked = sorted({check_folder(f) for f in folders})
+        return self.update(name, lambda c: setattr(c, "roots", checked))
+
+    def set_scan_options(self, name: str, exclude: list[str], include_hidden: bool) -> LibraryConfig:
+        def change(c: LibraryConfig) -> None:
+            c.exclude = list(exclude)
+            c.skip_hidden = not include_hidden
+        return self.update(name, change)
 
     def update(self, name: str, change: Callable[[LibraryConfig], None]) -> LibraryConfig:
         """Change a library's settings under its writer lock."""

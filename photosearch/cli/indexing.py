@@ -1,0 +1,71 @@
+"""`photosearch index`: scan the folders and index what is new or changed."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from ..core.app import App
+from ..core.pipeline.indexer import IndexSummary, index_library
+from ..core.vision.descriptor import CONFIGS
+from .output import TerminalProgress
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("index", parents=[common], help="scan the folders and index new or changed photos")
+    p.add_argument("library_name", nargs="?", metavar="LIBRARY")
+    p.add_argument("--reindex", action="store_true", help="forget all vectors and embed everything again")
+    p.add_argument("--descriptor", choices=list(CONFIGS),
+                   help="how photos become vectors (default: GeM pooling + a thumbnail-size part, rotated "
+                        "queries, whitening learned from the library; avg: the model's plain pooling); "
+                        "changing it needs --reindex")
+    p.add_argument("--workers", type=int, help="decoding threads (default: one per core)")
+    p.set_defaults(func=run)
+
+
+def run(app: App, args: argparse.Namespace) -> int:
+    name = app.libraries.resolve(args.library_name or args.library)
+    cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        sys.stderr.write("\nstopping after the current batch (Ctrl+C again to abort)...\n")
+
+    config = CONFIGS[args.descriptor] if args.descriptor else None
+    with app.libraries.open(name, write=True) as library:
+        if args.reindex:
+            descriptor = app.reindex(library, args.model, config)
+        else:
+            descriptor = app.descriptor_for(library, args.model, config)
+        embedder = descriptor.embedder
+        if (library.config.model or {}).get("sha256") != embedder.spec.sha256:
+            print(f"library {library.name!r} uses model {embedder.spec.name!r}", file=sys.stderr)
+        signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            summary = index_library(library, descriptor, cancel=cancel, on_progress=TerminalProgress(),
+                                    workers=args.workers)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    print_summary(library.name, summary, embedder.device)
+    return 130 if summary.cancelled else 0
+
+
+def print_summary(name: str, s: IndexSummary, device: str) -> None:
+    for notice in s.notices:
+        print(f"note: {notice}")
+    parts = [f"{s.embedded} embedded"]
+    for label, n in (("new", s.added), ("changed", s.changed), ("moved", s.moved), ("removed", s.removed),
+                     ("failed", s.failed), ("unchanged", s.unchanged)):
+        if n:
+            parts.append(f"{n} {label}")
+    state = "stopped early; run it again to finish" if s.cancelled else "up to date"
+    print(f"library {name!r} {state}: {', '.join(parts)} in {s.seconds:.1f} s "
+          f"({s.rate:.1f} photos/s on {device})")
+    if s.failed or s.problems:
+        print("see 'photosearch errors' for the files that could not be read")
