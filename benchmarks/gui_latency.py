@@ -88,21 +88,21 @@ def main() -> int:
     window = MainWindow(app, settings, auto_index=False)
     window.resize(1280, 820)
     window.show()
-    window.zoom.setValue(180)
+    window.options.zoom.setValue(180)
     painted: dict[int, float] = {}
-    original_paint = window.delegate.paint
+    original_paint = window.grid.delegate.paint
 
     def paint(painter, option, index):
         original_paint(painter, option, index)
         if window.model.cache.get(window.model.path_at(index.row())) is not None:
             painted.setdefault(index.row(), time.perf_counter())
 
-    window.delegate.paint = paint
+    window.grid.delegate.paint = paint
     qapp.processEvents()
 
     def visible_rows() -> list[int]:
-        rect = window.view.viewport().rect()
-        return [r for r in range(window.model.rowCount()) if window.view.visualRect(window.model.index(r)).intersects(rect)]
+        rect = window.grid.viewport().rect()
+        return [r for r in range(window.model.rowCount()) if window.grid.visualRect(window.model.index(r)).intersects(rect)]
 
     def drop(path: Path) -> float:
         painted.clear()
@@ -131,7 +131,7 @@ def main() -> int:
 
     photos = sorted(folder.glob("*.jpg"))
     queries = [photos[i * len(photos) // args.drops + 7] for i in range(args.drops)]
-    thumbs = window.loader.root
+    thumbs = window.grid.loader.root
     drop(photos[1])  # warm-up: model session, first allocations
     if thumbs.exists() and thumbs.is_relative_to(home):
         shutil.rmtree(thumbs)

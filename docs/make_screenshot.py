@@ -44,8 +44,8 @@ def main() -> int:
     window = MainWindow(app, QSettings(str(home / "gui.ini"), QSettings.Format.IniFormat), auto_index=False)
     window.resize(1280, 820)
     window.show()
-    window.zoom.setValue(150)
-    window.scores_box.setChecked(True)
+    window.options.zoom.setValue(150)
+    window.options.scores_box.setChecked(True)
     query = photos / (sys.argv[1] if len(sys.argv) > 1 else "n02099601_golden_retriever.JPEG")
     done = []
     window.results_ready.connect(done.append)
@@ -55,7 +55,7 @@ def main() -> int:
         qapp.processEvents()
         time.sleep(0.01)
     window.show_message(window.message.text())  # keep the search's own status text
-    window.device_label.setText("CPU")
+    window.indexing.device_label.setText("CPU")
     end = time.time() + 20
     while time.time() < end:
         qapp.processEvents()

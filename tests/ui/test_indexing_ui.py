@@ -70,11 +70,12 @@ def test_window_indexes_on_open_and_closing_mid_index_loses_nothing(qtbot, app, 
     w = MainWindow(app, settings=QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.indexer.running, timeout=10000)
-    assert w.progress.isVisible()
-    qtbot.waitUntil(lambda: w.progress.maximum() == 80, timeout=20000)  # scanned, now embedding
+    qtbot.waitUntil(lambda: w.indexing.running, timeout=10000)
+    assert w.indexing.progress.isVisible()
+    qtbot.waitUntil(lambda: w.indexing.progress.maximum() == 80, timeout=20000)  # scanned, now embedding
+    assert w.indexing.running
     w.close()  # while indexing
-    assert not w.indexer.running
+    assert not w.indexing.controller.thread.isRunning()
     with app.libraries.open("big") as lib:
         counts = lib.catalog.counts()
         assert counts["indexed"] + counts["pending"] == 80

@@ -6,7 +6,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from photosearch.ui.main_window import MainWindow, sources_from_mime
+from photosearch.core.search import Searcher
+from photosearch.ui.main_window import MainWindow
+from photosearch.ui.query_sources import sources_from_mime
 from tests.helpers import make_photo, save_jpeg
 
 
@@ -38,7 +40,7 @@ def test_dropping_a_file_url_fills_the_grid_in_order(qtbot, window, photo_folder
     scores = [window.model.score_at(r) for r in range(n)]
     assert scores == sorted(scores, reverse=True)
     assert window.query_panel.caption.text() == str(query)
-    assert window.stack.currentWidget() is window.view
+    assert window.stack.currentWidget() is window.grid
 
 
 def test_dropped_image_data_from_a_browser(qtbot, window, photo_folder):
@@ -65,7 +67,7 @@ def test_right_click_find_similar_requeries_from_that_photo(qtbot, window, photo
     _drop(qtbot, window, mime)
     row = 3
     target = window.model.path_at(row)
-    menu = window.build_context_menu([row])
+    menu = window.result_actions.build_context_menu([row])
     action = next(a for a in menu.actions() if a.text() == "Find similar")
     with qtbot.waitSignal(window.results_ready, timeout=20000):
         action.trigger()
@@ -78,7 +80,7 @@ def test_multi_selection_find_similar(qtbot, window, photo_folder):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_01.jpg"))])
     _drop(qtbot, window, mime)
-    sel = window.view.selectionModel()
+    sel = window.grid.selectionModel()
     for r in (1, 2):
         sel.select(window.model.index(r), sel.SelectionFlag.Select)
     chosen = {window.model.path_at(1), window.model.path_at(2)}
@@ -88,18 +90,21 @@ def test_multi_selection_find_similar(qtbot, window, photo_folder):
 
 
 def test_threshold_and_count_refine_without_re_embedding(qtbot, window, photo_folder, monkeypatch):
+    calls = []
+    real = Searcher.query_vectors
+    monkeypatch.setattr(Searcher, "query_vectors", lambda self, sources: calls.append(1) or real(self, sources))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_05.jpg"))])
     _drop(qtbot, window, mime)
-    emb = window.app.embedder_for(window.library)
-    calls = []
-    monkeypatch.setattr(emb, "embed", lambda *a, **k: calls.append(1))
-    window.k_box.setValue(4)
-    window.refine()
-    assert window.model.rowCount() == 4
-    window.min_slider.setValue(99)
-    window.refine()
-    assert window.model.rowCount() == 1 and calls == []
+    assert calls == [1]  # a new search embeds its query once
+    with qtbot.waitSignal(window.results_ready, timeout=20000) as blocker:
+        window.options.k_box.setValue(4)
+    assert blocker.args[0] == window.model.rowCount() == 4
+    with qtbot.waitSignal(window.results_ready, timeout=20000) as blocker:
+        window.options.min_slider.setValue(99)
+    assert blocker.args[0] == window.model.rowCount() == 1
+    assert window.model.path_at(0) == str(photo_folder / "photo_05.jpg")
+    assert calls == [1]  # refining re-ranked from the kept query vector
 
 
 def test_unreadable_drop_gives_a_readable_message(qtbot, window, tmp_path):
@@ -136,7 +141,8 @@ def test_move_to_trash_makes_the_library_forget(qtbot, window, photo_folder, mon
     mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "photo_01.jpg"))])
     _drop(qtbot, window, mime)
     path = window.model.path_at(2)
-    window.trash_rows([2], confirm=False)
+    with qtbot.waitSignal(window.result_actions.trashed, timeout=20000):
+        window.result_actions.trash_rows([2], confirm=False)
     assert trashed == [path] and path not in window.model.paths
     assert window.library.catalog.photo_by_path(path) is None
     assert window.library.index.live_count == 11
@@ -148,11 +154,12 @@ def test_settings_are_remembered(qtbot, indexed_app, tmp_path):
     settings = QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat)
     w = MainWindow(indexed_app, settings=settings, auto_index=False)
     qtbot.addWidget(w)
-    w.zoom.setValue(240)
+    w.options.zoom.setValue(240)
     w.close()
     w2 = MainWindow(indexed_app, settings=settings, auto_index=False)
     qtbot.addWidget(w2)
-    assert w2.zoom.value() == 240 and w2.library.name == "lib"
+    qtbot.waitUntil(lambda: w2.library is not None)
+    assert w2.options.zoom.value() == 240 and w2.library.name == "lib"
     w2.close()
 
 
@@ -178,6 +185,6 @@ def test_keyword_search_box(qtbot, window):
     assert blocker.args[0] == len(expected) and set(window.model.paths) == expected
     scores = [window.model.score_at(r) for r in range(window.model.rowCount())]
     assert scores == sorted(scores, reverse=True)
-    window.k_box.setValue(1)
-    window.refine()
-    assert window.model.rowCount() == min(1, len(expected))
+    with qtbot.waitSignal(window.results_ready, timeout=20000):
+        window.options.k_box.setValue(1)
+    assert window.model.rowCount() == 1

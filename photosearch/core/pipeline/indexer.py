@@ -61,6 +61,7 @@ class IndexSummary:
     provider: str = ""
     problems: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # the catalog's photos by status, at the end
 
     @property
     def pipeline_rate(self) -> float:
@@ -225,6 +226,7 @@ def _index_library(
         )
         if cancel.is_set():  # a partial walk must not be mistaken for deletions
             summary.cancelled = True
+            summary.counts = catalog.counts()
             summary.seconds = now() - started
             return summary
         catalog.move((i, f.path, f.mtime_ns) for i, f in result.moved)
@@ -249,6 +251,7 @@ def _index_library(
     report(Progress("saving", done=summary.embedded, total=len(todo), failed=summary.failed,
                     message="Saving the search index"))
     index.save(catalog)
+    summary.counts = catalog.counts()
     summary.seconds = now() - started
     report(Progress("done", done=summary.embedded + summary.failed, total=len(todo), failed=summary.failed,
                     rate=summary.rate))

@@ -8,8 +8,11 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ...core.app import App
 from ...core.errors import PhotosearchError
+from ...core.library.libraries import Library
 from ...core.pipeline.indexer import Progress, index_library
+from .job_runner import JobFailure
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +22,15 @@ class IndexWorker(QObject):
 
     progress = Signal(object)  # Progress, at most a few per second
     finished = Signal(object)  # IndexSummary
-    failed = Signal(str, str)  # message, kind of problem (the exception's class name)
+    failed = Signal(object)  # JobFailure: the exception's type says what kind of problem
     notice = Signal(str)
 
     def __init__(self, throttle: float = 0.2):
         super().__init__()
         self.cancel = threading.Event()
         self.pause = threading.Event()
+        self.stopped = threading.Event()  # set when no pass is running (waitable from any thread)
+        self.stopped.set()
         self.throttle = throttle
         self._last = 0.0
         self._phase = ""
@@ -37,38 +42,43 @@ class IndexWorker(QObject):
         self._phase, self._last = p.phase, now
         self.progress.emit(p)
 
-    @Slot(object, object)
-    def run(self, app, library) -> None:
+    @Slot(object, object, bool)
+    def run(self, app: App, library: Library, reindex: bool) -> None:
         self._phase = ""
         try:
-            descriptor = app.descriptor_for(library)
+            descriptor = app.reindex(library) if reindex else app.descriptor_for(library)
             if descriptor.embedder.notice:
                 self.notice.emit(descriptor.embedder.notice)
             summary = index_library(library, descriptor, cancel=self.cancel, pause=self.pause,
                                     on_progress=self._on_progress)
         except PhotosearchError as exc:
-            self.failed.emit(str(exc), type(exc).__name__)
+            self.stopped.set()
+            self.failed.emit(JobFailure(exc, str(exc)))
             return
         except Exception as exc:  # a bug: say so, keep the app alive
             log.exception("indexing failed")
-            self.failed.emit(f"Indexing stopped by an internal error: {exc}", "bug")
+            self.stopped.set()
+            self.failed.emit(JobFailure(exc, f"Indexing stopped by an internal error: {exc}; "
+                                             "this is a bug in photosearch"))
             return
         for notice in summary.notices:
             self.notice.emit(notice)
+        self.stopped.set()
         self.finished.emit(summary)
 
 
 class IndexController(QObject):
     """Owns the indexing thread; the GUI talks to this, never to the thread."""
 
-    _start = Signal(object, object)
+    _start = Signal(object, object, bool)
     progress = Signal(object)
     finished = Signal(object)
-    failed = Signal(str, str)
+    failed = Signal(object)  # JobFailure
     notice = Signal(str)
     running_changed = Signal(bool)
+    idle = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("photosearch-indexer")
@@ -82,25 +92,32 @@ class IndexController(QObject):
         self.thread.start()
         self.running = False
 
-    def start(self, app, library) -> bool:
+    @property
+    def busy(self) -> bool:
+        return self.running
+
+    def start(self, app: App, library: Library, reindex: bool = False) -> bool:
         if self.running:
             return False
         self.running = True
         self.worker.cancel.clear()
         self.worker.pause.clear()
+        self.worker.stopped.clear()
         self.running_changed.emit(True)
-        self._start.emit(app, library)
+        self._start.emit(app, library, reindex)
         return True
 
-    def _done(self, summary) -> None:
+    def _done(self, summary: object) -> None:
         self.running = False
         self.running_changed.emit(False)
         self.finished.emit(summary)
+        self.idle.emit()
 
-    def _failed(self, message: str, kind: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self.running = False
         self.running_changed.emit(False)
-        self.failed.emit(message, kind)
+        self.failed.emit(failure)
+        self.idle.emit()
 
     @property
     def paused(self) -> bool:
@@ -113,18 +130,18 @@ class IndexController(QObject):
         self.worker.cancel.set()
         self.worker.pause.clear()
 
-    def wait_idle(self, timeout_ms: int = 60000) -> bool:
-        """Block until the running pass has stopped (used when closing)."""
-        from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
-
-        deadline = QDeadlineTimer(timeout_ms)
-        while self.running and not deadline.hasExpired():
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            QThread.msleep(10)
-        return not self.running
-
-    def shutdown(self) -> None:
+    def stop(self) -> None:
         self.cancel()
-        self.wait_idle()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the running pass has stopped (shutdown only; no event loop is spun)."""
+        return self.worker.stopped.wait(timeout)
+
+    def shutdown(self, timeout: float = 60.0) -> bool:
+        """Stop indexing and the thread. False if the pass did not stop within `timeout` s:
+        the thread is then left running (quitting it under a pass would lose the batch)."""
+        self.cancel()
+        if not self.wait(timeout):
+            return False
         self.thread.quit()
-        self.thread.wait(10000)
+        return self.thread.wait(10000)

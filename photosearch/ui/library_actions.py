@@ -1,0 +1,234 @@
+"""Libraries: the chooser, the ⋯ menu (new, rename, delete, folders, re-scan, model, device)."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QPushButton, QToolBar,
+    QToolButton,
+)
+
+from ..core.errors import PhotosearchError
+from .dialogs import FoldersDialog
+from .indexing_status import IndexingStatus
+from .session import Session
+
+DEVICES = {"auto": "The model runs on the GPU when one is usable, else on the CPU",
+           "cpu": "The model runs on the CPU", "cuda": "The model runs on the GPU (CUDA)"}
+
+
+class LibraryActions(QObject):
+    def __init__(self, session: Session, window: QMainWindow, bar: QToolBar, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.window = window
+        self.indexing: IndexingStatus | None = None  # set by the window once built
+        self.box = QComboBox()
+        self.box.setMinimumWidth(160)
+        self.box.setToolTip("Library")
+        self.box.activated.connect(self._chosen)
+        bar.addWidget(QLabel(" Library "))
+        bar.addWidget(self.box)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("⋯")
+        self.menu_button.setToolTip("Library actions")
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(self.menu_button)
+        self.folders_button = QPushButton("Folders…")
+        self.folders_button.clicked.connect(self.edit_folders)
+        bar.addWidget(self.folders_button)
+        self.menu_button.setMenu(self._build_menu())
+
+    def _build_menu(self) -> QMenu:
+        menu = QMenu(self.window)
+        menu.addAction("New library…", self.new_library)
+        menu.addAction("Rename library…", self.rename_library)
+        menu.addAction("Delete library…", self.delete_library)
+        menu.addSeparator()
+        menu.addAction("Folders…", self.edit_folders)
+        menu.addAction("Re-scan folders now", self.rescan)
+        menu.addAction("Show files that could not be read", self.show_errors)
+        menu.addSeparator()
+        menu.addAction("Model…", self.choose_model)
+        device_menu = menu.addMenu("Run the model on")
+        self.device_actions = {}
+        for key, label in (("auto", "GPU if available (auto)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")):
+            act = device_menu.addAction(label, lambda k=key: self.set_device(k))
+            act.setCheckable(True)
+            self.device_actions[key] = act
+        device_menu.aboutToShow.connect(
+            lambda: [a.setChecked(k == self.session.app.device) for k, a in self.device_actions.items()])
+        return menu
+
+    # -- choosing ------------------------------------------------------------------
+    def reload(self, select: str | None = None) -> list[str]:
+        """Fill the chooser and open `select` (or the last one used); returns the names."""
+        names = self.session.app.libraries.names()
+        self.box.blockSignals(True)
+        self.box.clear()
+        self.box.addItems(names)
+        self.box.blockSignals(False)
+        if not names:
+            self.session.close()
+            return names
+        settings = self.session.settings
+        wanted = select or settings.value("last_library") or self.session.app.libraries.default_name() or names[0]
+        if wanted not in names:
+            wanted = names[0]
+        self.box.setCurrentText(str(wanted))
+        lib = self.session.library
+        if lib is None or lib.name != wanted:
+            self.session.open(str(wanted))
+        return names
+
+    def _chosen(self, _index: int) -> None:
+        name = self.box.currentText()
+        lib = self.session.library
+        if name and (lib is None or name != lib.name):
+            self.session.open(name)
+
+    def set_enabled(self, has_library: bool) -> None:
+        self.folders_button.setEnabled(has_library)
+
+    # -- library lifecycle -----------------------------------------------------------
+    def _unique_name(self, base: str) -> str:
+        names, name, i = set(self.session.app.libraries.names()), base, 2
+        while name in names:
+            name, i = f"{base} {i}", i + 1
+        return name
+
+    def create_from_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Choose the folder that holds your photos")
+        if folder:
+            self.create(self._unique_name("My Photos"), [folder])
+
+    def create(self, name: str, folders: list[str]) -> bool:
+        try:
+            self.session.app.libraries.create(name, folders)
+        except PhotosearchError as exc:
+            self.session.show_message(str(exc), error=True)
+            return False
+        self.reload(select=name)
+        return True
+
+    def new_library(self) -> None:
+        name, ok = QInputDialog.getText(self.window, "New library", "Name of the new library:",
+                                        text=self._unique_name("Photos"))
+        if not ok or not name.strip():
+            return
+        folder = QFileDialog.getExistingDirectory(self.window, f"Choose a folder for {name}")
+        if folder:
+            self.create(name.strip(), [folder])
+
+    def rename_library(self) -> None:
+        lib = self.session.library
+        if lib is None:
+            return
+        old = lib.name
+        new, ok = QInputDialog.getText(self.window, "Rename library", "New name:", text=old)
+        new = new.strip()
+        if not ok or not new or new == old:
+            return
+
+        def rename() -> None:
+            try:
+                self.session.app.libraries.rename(old, new)
+            except PhotosearchError as exc:
+                self.session.show_message(str(exc), error=True)
+                self.reload(select=old)
+                return
+            self.reload(select=new)
+
+        self.session.close(then=rename)
+
+    def delete_library(self) -> None:
+        lib = self.session.library
+        if lib is None:
+            return
+        name = lib.name
+        answer = QMessageBox.question(
+            self.window, "Delete library",
+            f"Delete the library “{name}”?\n\nIts index is removed; your photos are not touched.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def delete() -> None:
+            try:
+                self.session.app.libraries.delete(name)
+            except PhotosearchError as exc:
+                self.session.show_message(str(exc), error=True)
+            self.session.settings.remove("last_library")
+            self.reload()
+
+        self.session.close(then=delete)
+
+    # -- folders, scanning, problems ------------------------------------------------------
+    def edit_folders(self) -> None:
+        lib = self.session.library
+        if lib is None:
+            return
+        dialog = FoldersDialog(lib.name, list(lib.config.roots), lib.catalog.count_under, self.window,
+                               editable=lib.writable)
+        if dialog.exec() and lib.writable:
+            self.set_folders(dialog.folders())
+
+    def set_folders(self, folders: list[str]) -> None:
+        lib, indexing = self.session.library, self.indexing
+        if lib is None or indexing is None:
+            return
+
+        def apply() -> None:
+            if self.session.library is not lib:
+                return  # another library was opened meanwhile
+            try:
+                lib.set_folders(folders)
+            except PhotosearchError as exc:
+                self.session.show_message(str(exc), error=True)
+                return
+            indexing.start()
+
+        indexing.when_stopped(apply)
+
+    def rescan(self) -> None:
+        if self.indexing is not None:
+            self.indexing.start()
+
+    def show_errors(self) -> None:
+        lib = self.session.library
+        if lib is None:
+            return
+        errors = lib.catalog.errors()
+        if not errors:
+            QMessageBox.information(self.window, "Unreadable files", "Every file was read without problems.")
+            return
+        box = QMessageBox(self.window)
+        box.setWindowTitle("Unreadable files")
+        box.setText(f"{len(errors):,} files or folders could not be read. They are retried when they change.")
+        box.setDetailedText("\n".join(f"{p}: {r}" for p, r in errors[:5000]))
+        box.exec()
+
+    # -- model and device -------------------------------------------------------------
+    def choose_model(self) -> bool:
+        from .model_dialogs import choose_model
+
+        chosen = choose_model(self.window, self.session.app)
+        if not chosen:
+            return False
+        self.session.app.libraries.update_settings(default_model=chosen)
+        self.session.show_message(f"Model {os.path.basename(chosen)} will be used for libraries without a model")
+        return True
+
+    def set_device(self, device: str) -> None:
+        if self.indexing is not None and self.indexing.running:
+            self.session.show_message("The device can be changed when indexing is done", error=True)
+            return
+        self.session.app.set_device(device)
+        self.session.settings.setValue("device", device)
+        self.session.show_message(DEVICES[device])
+
+    def restore_device(self) -> None:
+        device = self.session.settings.value("device")
+        if device in DEVICES:
+            self.session.app.set_device(str(device))
