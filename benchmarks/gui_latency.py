@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _common import out_dir, shared_dir  # noqa: E402  (sets sys.path)
+from _common import out_dir, shared_dir
 
 
 def build_photos(folder: Path, n: int) -> None:
@@ -102,7 +102,8 @@ def main() -> int:
 
     def visible_rows() -> list[int]:
         rect = window.grid.viewport().rect()
-        return [r for r in range(window.model.rowCount()) if window.grid.visualRect(window.model.index(r)).intersects(rect)]
+        return [r for r in range(window.model.rowCount())
+                if window.grid.visualRect(window.model.index(r)).intersects(rect)]
 
     def drop(path: Path) -> float:
         painted.clear()

@@ -26,16 +26,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import REPO, camera_files, load_script, out_dir
 
-from _common import REPO, camera_files, load_script, out_dir  # noqa: E402  (sets sys.path)
-
-from photosearch.core.app import App  # noqa: E402
-from photosearch.core.library.catalog import Indexed  # noqa: E402
-from photosearch.core.vision.embedder import default_threads  # noqa: E402
-from photosearch.core.vision.descriptor import CONFIGS, Descriptor  # noqa: E402
-from photosearch.core.pipeline.indexer import index_library, load_for_model  # noqa: E402
-from photosearch.core.library.paths import app_dirs  # noqa: E402
-from photosearch.core.pipeline.scanner import fingerprint_file, scan  # noqa: E402
+from photosearch.core.app import App
+from photosearch.core.library.catalog import Indexed
+from photosearch.core.library.paths import app_dirs
+from photosearch.core.pipeline.indexer import index_library, load_for_model
+from photosearch.core.pipeline.scanner import fingerprint_file, scan
+from photosearch.core.vision.descriptor import CONFIGS, Descriptor
+from photosearch.core.vision.embedder import default_threads
 
 
 def model_only_rate(descriptor, seconds: float = 8.0) -> float:

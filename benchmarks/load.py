@@ -19,8 +19,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-
-from _common import out_dir, shared_dir  # noqa: E402  (sets sys.path)
+from _common import out_dir, shared_dir
 
 
 def _make(args):
@@ -44,8 +43,8 @@ def main() -> int:
         pool.map(_make, [(i, str(folder)) for i in range(args.n)], chunksize=200)
 
     from photosearch.core.app import App
-    from photosearch.core.pipeline.indexer import index_library
     from photosearch.core.library.paths import app_dirs
+    from photosearch.core.pipeline.indexer import index_library
     from photosearch.core.search import Searcher
 
     model = args.model or str(shared_dir() / "models" / "efficientnet_lite0_fp32.onnx")

@@ -19,23 +19,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-from dataclasses import replace
 import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _common import shared_dir
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from _common import shared_dir  # noqa: E402  (sets sys.path)
-
-from photosearch.core.vision.descriptor import CONFIGS, Descriptor, DescriptorConfig  # noqa: E402
-from photosearch.core.vision.embedder import Embedder  # noqa: E402
-from photosearch.core.vision.imageio import decode  # noqa: E402
-from photosearch.core.models.spec import load_model_spec  # noqa: E402
-from photosearch.core.index.whitening import Whitening  # noqa: E402
+from photosearch.core.index.whitening import Whitening
+from photosearch.core.models.spec import load_model_spec
+from photosearch.core.vision.descriptor import CONFIGS, Descriptor, DescriptorConfig
+from photosearch.core.vision.embedder import Embedder
+from photosearch.core.vision.imageio import decode
 
 EDITS = ["crop", "downscale", "jpeg", "exif_rotate", "rotate90", "hflip", "color", "border", "overlay",
          "screenshot"]

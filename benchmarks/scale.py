@@ -26,18 +26,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from _common import REPO, out_dir, shared_dir  # noqa: E402  (sets sys.path)
+from _common import REPO, out_dir, shared_dir
 
 
 def real_descriptors() -> np.ndarray:
     cache = out_dir("scale") / "real_descriptors_default.npy"
     if cache.exists():
         return np.load(cache)
+    from photosearch.core.models.spec import load_model_spec
     from photosearch.core.vision.descriptor import DEFAULT, Descriptor
     from photosearch.core.vision.embedder import Embedder
     from photosearch.core.vision.imageio import decode
-    from photosearch.core.models.spec import load_model_spec
 
     photos = shared_dir() / "data" / "photos"
     files = sorted((photos / "imagenet_sample").glob("*.JPEG")) + sorted((photos / "flowers5").rglob("*.jpg"))
@@ -113,10 +112,10 @@ def main() -> int:
     rng = np.random.default_rng(0)
 
     from photosearch.core.app import App
-    from photosearch.core.library.catalog import Indexed
-    from photosearch.core.vision.descriptor import DEFAULT
-    from photosearch.core.library.paths import app_dirs
     from photosearch.core.index.vector_index import IndexParams
+    from photosearch.core.library.catalog import Indexed
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.core.vision.descriptor import DEFAULT
 
     home = Path(tempfile.mkdtemp(prefix="ps-scale-", dir=out_dir("scale") if args.keep else None))
     t = time.perf_counter()

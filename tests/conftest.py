@@ -3,9 +3,9 @@ import os
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
-from tests import helpers  # noqa: E402
+from tests import helpers
 
 
 @pytest.fixture(autouse=True)

@@ -19,9 +19,9 @@ import pytest
 from PIL import Image
 
 from photosearch.core.errors import ImageError, LibraryLocked, StorageError
-from photosearch.core.vision.imageio import decode
 from photosearch.core.pipeline.indexer import index_library
 from photosearch.core.search import Searcher
+from photosearch.core.vision.imageio import decode
 from tests.helpers import REPO, make_photo, oriented_copy, save_jpeg
 
 
@@ -324,7 +324,8 @@ def test_damaged_catalog_is_set_aside_and_rebuilt_by_a_rescan(app, lib_app, phot
 
 def test_stale_lock_of_a_killed_process_is_recovered(app, lib_app, photo_folder, isolated_home):
     lib_app(photo_folder)
-    code = ("import os, time; from photosearch.core.app import App; from photosearch.core.library.paths import app_dirs;"
+    code = ("import os, time; from photosearch.core.app import App;"
+            "from photosearch.core.library.paths import app_dirs;"
             f"lib = App(dirs=app_dirs({str(isolated_home)!r})).libraries.open('lib', write=True);"
             "print('locked', flush=True); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
-from .vision.descriptor import Descriptor, DescriptorConfig
-from .vision.embedder import Embedder
 from .errors import ModelError
 from .library.libraries import Libraries, Library
+from .library.paths import AppDirs, app_dirs
 from .models.spec import ModelSpec, cached_sha256, load_model_spec
 from .models.store import ModelStore
-from .library.paths import AppDirs, app_dirs
+from .vision.descriptor import Descriptor, DescriptorConfig
+from .vision.embedder import Embedder
 
 NO_MODEL = (
     "no model is installed: run 'photosearch model download resnet50' (needs the internet once), "

@@ -40,3 +40,7 @@ class FolderError(PhotosearchError):
 
 class StorageError(PhotosearchError):
     """The library's own files cannot be written (disk full, permissions, I/O error)."""
+
+
+class ConfigError(PhotosearchError, ValueError):
+    """A settings file holds an unknown key or a value of the wrong type."""

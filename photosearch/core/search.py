@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
+from .errors import ImageError, PhotosearchError
+from .library.libraries import Library
 from .vision.descriptor import Descriptor
 from .vision.embedder import Embedder, l2_normalise
-from .errors import ImageError, PhotosearchError
 from .vision.imageio import decode, read_bytes
-from .library.libraries import Library
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,15 @@ import os
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QPushButton, QToolBar,
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolBar,
     QToolButton,
 )
 

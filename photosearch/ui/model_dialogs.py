@@ -7,8 +7,8 @@ import threading
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from ..core.models import effnet_lite
 from ..core.errors import PhotosearchError
+from ..core.models import effnet_lite
 
 
 class _Relay(QObject):

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from photosearch.core.models.download import DownloadCancelled, check_url, download
 from photosearch.core.errors import ModelError
+from photosearch.core.models.download import DownloadCancelled, check_url, download
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 
@@ -124,8 +124,8 @@ def test_only_https_leaves_this_machine():
 
 
 def test_store_installs_a_registry_model_from_the_server(server, tmp_path, classifier_model):
-    from photosearch.core.models.store import ModelStore
     from photosearch.core.models.registry import ModelEntry
+    from photosearch.core.models.store import ModelStore
 
     data = classifier_model.read_bytes()
     _Handler.files["/tiny.onnx"] = data

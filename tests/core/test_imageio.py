@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch.core.vision import imageio
 from photosearch.core.errors import ImageError
+from photosearch.core.vision import imageio
 from tests.helpers import make_photo, oriented_copy, save_jpeg
 
 

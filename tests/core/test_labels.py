@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from photosearch.core.library.catalog import Indexed
 from photosearch.core.errors import PhotosearchError
-from photosearch.core.vision.labels import LabelIndex
+from photosearch.core.library.catalog import Indexed
 from photosearch.core.search import Searcher
+from photosearch.core.vision.labels import LabelIndex
 
 
 def test_words_map_to_classes_through_the_hierarchy():

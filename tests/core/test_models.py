@@ -4,10 +4,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from photosearch.core.models import onnxgraph
-from photosearch.core.vision.embedder import CPU, CUDA, Embedder, choose_providers
 from photosearch.core.errors import ModelError
+from photosearch.core.models import onnxgraph
 from photosearch.core.models.spec import load_model_spec
+from photosearch.core.vision.embedder import CPU, CUDA, Embedder, choose_providers
 
 
 def test_classifier_gets_its_pooled_features_tapped(classifier_model, tmp_path):
@@ -133,7 +133,7 @@ def test_cuda_failure_falls_back_to_cpu_with_a_notice(classifier_model, tmp_path
 
 def test_silent_cpu_fallback_is_reported(classifier_model, tmp_path, monkeypatch):
     monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
-    factory = lambda path, sess_options, providers: _FakeSession(  # noqa: E731
+    factory = lambda path, sess_options, providers: _FakeSession(
         ort.InferenceSession(path, providers=[CPU]), [CPU])
     emb = Embedder(load_model_spec(classifier_model, tmp_path), device="auto", session_factory=factory)
     assert emb.provider == CPU and emb.notice

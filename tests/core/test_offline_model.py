@@ -11,9 +11,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from photosearch.core.models import effnet_lite
-from photosearch.core.models import torchfile
 from photosearch.core.errors import ModelError
+from photosearch.core.models import effnet_lite, torchfile
 
 
 class _Evil:
@@ -116,8 +115,8 @@ def built_model(tmp_path_factory):
 def test_built_model_matches_the_reference_on_real_photos(built_model, shared):
     import onnxruntime as ort
 
-    from photosearch.core.vision.imageio import decode
     from photosearch.core.models.registry import KNOWN
+    from photosearch.core.vision.imageio import decode
 
     reference = shared / "models" / "efficientnet_lite0_fp32.onnx"
     photos = sorted((shared / "data" / "photos" / "package_samples").glob("*"))[:8]
@@ -135,10 +134,10 @@ def test_built_model_matches_the_reference_on_real_photos(built_model, shared):
 
 
 def test_built_model_knows_cats_and_coffee(built_model, shared, tmp_path):
+    from photosearch.core.models.registry import KNOWN
+    from photosearch.core.models.spec import load_model_spec
     from photosearch.core.vision.embedder import Embedder
     from photosearch.core.vision.imageio import decode
-    from photosearch.core.models.spec import load_model_spec
-    from photosearch.core.models.registry import KNOWN
 
     samples = shared / "data" / "photos" / "package_samples"
     chelsea = next(iter(samples.glob("*chelsea*")), None)

@@ -6,8 +6,8 @@ import threading
 import numpy as np
 import pytest
 
-from photosearch.core.library.catalog import INDEXED
 from photosearch.core.errors import ImageError, LibraryIncompatible, LibraryLocked
+from photosearch.core.library.catalog import INDEXED
 from photosearch.core.pipeline.indexer import index_library
 from photosearch.core.search import Searcher
 from tests.helpers import edits, make_photo, save_jpeg

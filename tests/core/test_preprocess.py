@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photosearch.core.errors import ConfigError
 from photosearch.core.vision.preprocess import Preprocess
 
 
@@ -42,4 +43,6 @@ def test_min_side_and_validation():
     assert Preprocess(size=224, resize="squash").min_side == 224
     with pytest.raises(ValueError):
         Preprocess(resize="zoom")
-    assert Preprocess.from_dict({"size": 96, "unknown": 1}).size == 96
+    assert Preprocess.from_dict({"size": 96, "mean": [0.5, 0.5, 0.5]}).mean == (0.5, 0.5, 0.5)
+    with pytest.raises(ConfigError, match="unknown"):
+        Preprocess.from_dict({"size": 96, "unknown": 1})

@@ -1,7 +1,6 @@
 import os
 import shutil
 
-
 from photosearch.core.library.catalog import Catalog
 from photosearch.core.pipeline.scanner import ScanOptions, fingerprint_bytes, fingerprint_file, scan
 from tests.helpers import make_photo, save_jpeg
@@ -9,8 +8,9 @@ from tests.helpers import make_photo, save_jpeg
 
 def _catalog_from(tmp_path, folder):
     """A catalog that knows every file of `folder` as indexed, with fingerprints."""
-    from photosearch.core.library.catalog import Indexed
     import numpy as np
+
+    from photosearch.core.library.catalog import Indexed
 
     cat = Catalog(tmp_path / "c.sqlite", dim=4)
     result = scan([str(folder)], cat.known())

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from photosearch.core.library.catalog import Catalog, Indexed
 from photosearch.core.index.vector_index import IndexParams, Projection, VectorIndex
+from photosearch.core.library.catalog import Catalog, Indexed
 
 
 def _library(tmp_path, n=3000, dim=64, seed=0):

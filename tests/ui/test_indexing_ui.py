@@ -3,8 +3,8 @@
 import pytest
 from PySide6.QtCore import QSettings, QTimer
 
-from photosearch.ui.workers.index_worker import IndexController
 from photosearch.ui.main_window import MainWindow
+from photosearch.ui.workers.index_worker import IndexController
 from tests.helpers import make_photo, save_jpeg
 
 

@@ -126,7 +126,8 @@ def test_remote_url_drop_is_explained():
 
 
 def test_drag_out_gives_file_urls(window, photo_folder):
-    window.model.set_results([1, 2], [0.9, 0.8], [str(photo_folder / "photo_00.jpg"), str(photo_folder / "photo_01.jpg")])
+    paths = [str(photo_folder / "photo_00.jpg"), str(photo_folder / "photo_01.jpg")]
+    window.model.set_results([1, 2], [0.9, 0.8], paths)
     mime = window.model.mimeData([window.model.index(0), window.model.index(1)])
     assert [u.toLocalFile() for u in mime.urls()] == [str(photo_folder / "photo_00.jpg"),
                                                       str(photo_folder / "photo_01.jpg")]

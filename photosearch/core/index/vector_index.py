@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import hnswlib
 import numpy as np
 
-from ..library.catalog import Catalog
+from ..config import load_dataclass
 from ..fsutil import read_json, save_atomic, write_json_atomic
+from ..library.catalog import Catalog
 from .whitening import Whitening, WhiteningSpec
-
 
 # Above this many photos the index holds PCA-reduced vectors (exact scores come from
 # the stored full vectors): memory and speed stay flat as a library grows to millions.
@@ -42,9 +43,8 @@ class IndexParams:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "IndexParams":
-        d = d or {}
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+    def from_dict(cls, d: Mapping[str, Any] | None) -> IndexParams:
+        return load_dataclass(cls, d, "the index settings")
 
 
 FULL_CRC_LIMIT = 256 * 2**20
@@ -85,7 +85,7 @@ class Projection:
         return self.components.shape[1]
 
     @classmethod
-    def fit(cls, sample: np.ndarray, dim: int) -> "Projection":
+    def fit(cls, sample: np.ndarray, dim: int) -> Projection:
         x = np.asarray(sample, np.float32)
         mean = x.mean(axis=0)
         _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
@@ -103,7 +103,7 @@ class Projection:
         save_atomic(path, write)
 
     @classmethod
-    def load(cls, path: Path) -> "Projection":
+    def load(cls, path: Path) -> Projection:
         with np.load(path) as z:
             return cls(z["mean"], z["components"])
 

@@ -66,7 +66,7 @@ class Whitening:
         return sum(p.shape[1] for p in self.projections)
 
     @classmethod
-    def fit(cls, sample: np.ndarray, spec: WhiteningSpec, fitted_on: int | None = None) -> "Whitening":
+    def fit(cls, sample: np.ndarray, spec: WhiteningSpec, fitted_on: int | None = None) -> Whitening:
         x = np.asarray(sample, np.float64)
         means, projections = [], []
         for block in np.split(x, spec.parts, axis=1):
@@ -122,7 +122,7 @@ class Whitening:
         save_atomic(path, write)
 
     @classmethod
-    def load(cls, path: Path) -> "Whitening":
+    def load(cls, path: Path) -> Whitening:
         with np.load(path) as z:
             n = sum(1 for k in z.files if k.startswith("mean"))
             return cls([z[f"mean{i}"] for i in range(n)], [z[f"proj{i}"] for i in range(n)], int(z["fitted_on"]))

@@ -18,17 +18,19 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from .catalog import SCHEMA_VERSION, Catalog
+from ..config import load_dataclass
 from ..errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
 from ..fsutil import read_json, write_json_atomic
+from ..index.vector_index import IndexParams, VectorIndex
+from ..vision.descriptor import CONFIGS, DescriptorConfig
+from .catalog import SCHEMA_VERSION, Catalog
 from .lock import WriterLock
 from .paths import AppDirs
-from ..vision.descriptor import CONFIGS, DescriptorConfig
-from ..index.vector_index import IndexParams, VectorIndex
 
 CONFIG_VERSION = 1
 _NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
@@ -53,12 +55,13 @@ class LibraryConfig:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LibraryConfig":
-        if int(d.get("version", 1)) > CONFIG_VERSION:
+    def from_dict(cls, d: Mapping[str, Any]) -> LibraryConfig:
+        version = d.get("version", 1)
+        if isinstance(version, int) and version > CONFIG_VERSION:
             raise LibraryIncompatible(
                 f"library {d.get('name')!r} was written by a newer photosearch; update photosearch to open it"
             )
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        return load_dataclass(cls, d, "library.json")
 
 
 def check_name(name: str) -> str:

@@ -12,15 +12,15 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .download import download
 from ..errors import ModelError
 from ..fsutil import read_json, write_json_atomic
-from .spec import ModelSpec, cached_sha256, load_model_spec, sha256_file
 from ..vision.preprocess import Preprocess
+from .download import download
 from .registry import KNOWN, PREFERENCE, ModelEntry
+from .spec import ModelSpec, cached_sha256, load_model_spec, sha256_file
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

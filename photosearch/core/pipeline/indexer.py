@@ -14,20 +14,20 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
+from ..errors import LibraryIncompatible, StorageError
+from ..index.vector_index import VectorIndex
 from ..library.catalog import Failed, Indexed
+from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
-from ..errors import LibraryIncompatible, StorageError
 from ..vision.imageio import decode, describe_error
-from ..library.libraries import Library
 from .scanner import ScanOptions, fingerprint_bytes, scan
-from ..index.vector_index import VectorIndex
 
 TOP_LABELS = 5
 

@@ -12,8 +12,8 @@ import hashlib
 import os
 import stat as stat_mod
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from ..library.catalog import INDEXED, Known
 from ..vision.imageio import is_image_name

@@ -16,18 +16,22 @@ measured by benchmarks/quality.py:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .embedder import Embedder, Embedding, l2_normalise
+from ..config import load_dataclass
 from ..errors import ModelError
-from ..models.spec import ModelSpec
 from ..index.whitening import WhiteningSpec
+from ..models.spec import ModelSpec
+from .embedder import Embedder, Embedding, l2_normalise
 
 POOLINGS = ("avg", "gem", "rmac")
+_RETIRED: dict[str, object] = {"hybrid": False}
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,12 @@ class DescriptorConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "DescriptorConfig":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> DescriptorConfig:
         if not d:
             return DEFAULT
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        # retired settings that were written at their default value mean nothing now
+        d = {k: v for k, v in d.items() if not (k in _RETIRED and v == _RETIRED[k])}
+        return load_dataclass(cls, d, "the descriptor settings")
 
 
 _GEM = DescriptorConfig(pooling="gem")
@@ -149,8 +155,8 @@ class Descriptor:
             return spec
         import onnx
 
-        from ..models import onnxgraph
         from ..fsutil import write_atomic
+        from ..models import onnxgraph
 
         out = Path(cache_dir) / f"{spec.sha256[:16]}-fmap.onnx"
         model = onnx.load(str(spec.file_for_runtime))

@@ -7,8 +7,8 @@ it; spinning is turned off so its idle threads leave the cores to the decoders.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -37,7 +37,7 @@ class LabelIndex:
 
     @classmethod
     @functools.lru_cache(maxsize=1)
-    def load(cls) -> "LabelIndex":
+    def load(cls) -> LabelIndex:
         raw = resources.files("photosearch.data").joinpath("imagenet_classes.json.gz").read_bytes()
         return cls(json.loads(gzip.decompress(raw)))
 

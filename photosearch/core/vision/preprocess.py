@@ -6,10 +6,14 @@ How to resize and normalise is a property of the model, so it lives in a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from ..config import load_dataclass
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -48,9 +52,8 @@ class Preprocess:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Preprocess":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def from_dict(cls, d: Mapping[str, Any]) -> Preprocess:
+        return load_dataclass(cls, d, "the model's preprocessing")
 
     def geometry(self, img: Image.Image) -> Image.Image:
         """Resize (and crop or pad) an RGB image to size x size."""

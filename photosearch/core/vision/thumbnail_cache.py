@@ -15,8 +15,8 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from ..fsutil import replacing
-from .imageio import decode
 from ..library.paths import HOME_ENV
+from .imageio import decode
 
 SIZES = {"normal": 128, "large": 256, "x-large": 512}
 
