@@ -14,7 +14,7 @@ from ..core.vision.descriptor import CONFIGS
 from .output import TerminalProgress
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("index", parents=[common], help="scan the folders and index new or changed photos")
     p.add_argument("library_name", nargs="?", metavar="LIBRARY")
     p.add_argument("--reindex", action="store_true", help="forget all vectors and embed everything again")

@@ -11,7 +11,7 @@ from ..core.errors import PhotosearchError
 from ..core.library.stats import library_stats
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("stats", parents=[common], help="what a library holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=stats)

@@ -7,7 +7,7 @@ import argparse
 from ..core.app import App
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     lib = sub.add_parser("library", help="create, list and change libraries")
     lsub = lib.add_subparsers(dest="library_action", metavar="ACTION", required=True)
     p = lsub.add_parser("create", help="create a library of folders")

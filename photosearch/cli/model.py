@@ -1,4 +1,4 @@
-"""`photosearch model ...`: list, download, import and remove models."""
+"""`photosearch model ...`: list[Any], download, import and remove models."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..core.app import App
 from .output import ByteProgress
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     mod = sub.add_parser("model", help="list, download, import and remove models")
     msub = mod.add_subparsers(dest="model_action", metavar="ACTION", required=True)
     msub.add_parser("list", help="known and installed models").set_defaults(func=list_models)

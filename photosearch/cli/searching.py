@@ -14,7 +14,7 @@ from ..core.search import Searcher
 from .output import print_hits
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("search", parents=[common], help="find photos similar to one or more images")
     p.add_argument("images", nargs="*", metavar="IMAGE")
     p.add_argument("-k", type=int, default=20, help="how many results (default 20)")

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError
 from .library.libraries import Libraries, Library
@@ -32,7 +33,7 @@ class App:
     device: str = "auto"
     on_notice: Callable[[str], None] | None = None  # one-line remarks for the user
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.libraries = Libraries(self.dirs)
         self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
         # filled from worker threads (indexing, searching), cleared from the GUI thread
@@ -96,8 +97,7 @@ class App:
         recorded = library.config.model
         if not recorded:
             return self.default_model()
-        ref = recorded["name"] if recorded.get("installed") else recorded.get("path")
-        spec = self.model_spec(ref)
+        spec = self.model_spec(_recorded_ref(recorded))
         if spec.sha256 != recorded.get("sha256"):
             raise ModelError(
                 f"library {library.name!r} was indexed with another version of model {recorded.get('name')!r}; "
@@ -155,9 +155,8 @@ class App:
     def _model_for_reindex(self, library: Library) -> ModelSpec:
         recorded = library.config.model
         if recorded:
-            ref = recorded["name"] if recorded.get("installed") else recorded.get("path")
             try:
-                return self.model_spec(ref)
+                return self.model_spec(_recorded_ref(recorded))
             except ModelError:
                 pass  # that model is gone: the default one replaces it
         return self.default_model()
@@ -182,3 +181,11 @@ class App:
                                                                      if candidate.thumb else ""))
             return descriptor
         raise ModelError(f"model {spec.name} cannot describe photos: {problem}")
+
+
+def _recorded_ref(recorded: dict[str, Any]) -> str:
+    """How to find a library's model again: its installed name, else its file."""
+    ref = recorded.get("name") if recorded.get("installed") else recorded.get("path")
+    if not isinstance(ref, str) or not ref:
+        raise ModelError("the library's record of its model is damaged; re-index it ('photosearch index --reindex')")
+    return ref

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .errors import ImageError, PhotosearchError
 from .library.libraries import Library
@@ -21,7 +23,7 @@ class Hit:
     path: str
     score: float  # cosine similarity, 1.0 = identical descriptor
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "score": round(float(self.score), 5)}
 
 
@@ -50,7 +52,7 @@ class Searcher:
         return self.descriptor.embedder if self.descriptor is not None else None
 
     # -- query vectors -----------------------------------------------------
-    def _decode(self, source: str | Path | bytes):
+    def _decode(self, source: str | Path | bytes) -> Image.Image:
         if self.descriptor is None:
             raise PhotosearchError("no model is loaded for searching by image")
         data = read_bytes(source) if isinstance(source, (str, Path)) else bytes(source)
@@ -64,6 +66,8 @@ class Searcher:
 
     def embed_image(self, source: str | Path | bytes) -> np.ndarray:
         """The descriptor of an image given as a path or as encoded bytes."""
+        if self.descriptor is None:
+            raise PhotosearchError("no model is loaded for searching by image")
         return self.descriptor.describe_images([self._decode(source)])[0]
 
     def query_vectors(self, sources: Sequence[str | Path | bytes]) -> np.ndarray:

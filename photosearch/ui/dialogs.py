@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from ..core.errors import PhotosearchError
@@ -27,7 +29,8 @@ from .grid.qimage import pil_to_qimage
 class FoldersDialog(QDialog):
     """Choose the folders of a library. Returns the new list via `folders()`."""
 
-    def __init__(self, name: str, folders: list[str], count_under, parent=None, editable: bool = True):
+    def __init__(self, name: str, folders: list[str], count_under: Callable[[str], int],
+                 parent: QWidget | None = None, editable: bool = True):
         super().__init__(parent)
         self.setWindowTitle(f"Folders of {name}")
         self.resize(560, 360)
@@ -91,7 +94,7 @@ class FoldersDialog(QDialog):
 class PreviewDialog(QDialog):
     """A larger view of one photo with its path, size, date and similarity."""
 
-    def __init__(self, path: str, score: float | None, parent=None):
+    def __init__(self, path: str, score: float | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(os.path.basename(path))
         screen = self.screen().availableGeometry() if self.screen() else None

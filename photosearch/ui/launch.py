@@ -31,7 +31,8 @@ def app_icon() -> QIcon:
 
 def run(argv: list[str]) -> int:
     QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    qapp = QApplication.instance() or QApplication(argv)
+    existing = QApplication.instance()
+    qapp = existing if isinstance(existing, QApplication) else QApplication(argv)
     qapp.setApplicationName("photosearch")
     qapp.setApplicationDisplayName("photosearch")
     qapp.setOrganizationName("photosearch")

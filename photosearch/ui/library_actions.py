@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from PySide6.QtCore import QObject
@@ -63,12 +64,15 @@ class LibraryActions(QObject):
         device_menu = menu.addMenu("Run the model on")
         self.device_actions = {}
         for key, label in (("auto", "GPU if available (auto)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")):
-            act = device_menu.addAction(label, lambda k=key: self.set_device(k))
+            act = device_menu.addAction(label, functools.partial(self.set_device, key))
             act.setCheckable(True)
             self.device_actions[key] = act
-        device_menu.aboutToShow.connect(
-            lambda: [a.setChecked(k == self.session.app.device) for k, a in self.device_actions.items()])
+        device_menu.aboutToShow.connect(self._check_device)
         return menu
+
+    def _check_device(self) -> None:
+        for key, act in self.device_actions.items():
+            act.setChecked(key == self.session.app.device)
 
     # -- choosing ------------------------------------------------------------------
     def reload(self, select: str | None = None) -> list[str]:

@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self.similar_action = action("Find similar to selected", self.result_actions.find_similar_to_selected,
                                      QKeySequence.StandardKey.Find)
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            QShortcut(QKeySequence(key), self.grid, activated=self.result_actions.preview_current)
+            QShortcut(QKeySequence(key), self.grid).activated.connect(self.result_actions.preview_current)
 
     # -- what the tests, benchmarks and features ask of the window -------------------
     @property

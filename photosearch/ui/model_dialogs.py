@@ -7,6 +7,7 @@ import threading
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
+from ..core.app import App
 from ..core.errors import PhotosearchError
 from ..core.models import effnet_lite
 
@@ -16,7 +17,7 @@ class _Relay(QObject):
     finished = Signal(str)  # "" on success, else the error message
 
 
-def download_model(parent: QWidget, app, name: str) -> bool:
+def download_model(parent: QWidget, app: App, name: str) -> bool:
     """Download (or build) a known model with a progress dialog and Cancel. True if installed."""
     entry = app.models.known[name]
     dialog = QProgressDialog(f"Getting {entry.title}…", "Cancel", 0, 100, parent)
@@ -73,7 +74,7 @@ def download_model(parent: QWidget, app, name: str) -> bool:
     return True
 
 
-def choose_model(parent: QWidget, app) -> str | None:
+def choose_model(parent: QWidget, app: App) -> str | None:
     """Ask the user for a model when none is installed; returns a model name or file, or None."""
     box = QMessageBox(parent)
     box.setWindowTitle("Choose a model")

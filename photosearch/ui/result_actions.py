@@ -32,7 +32,7 @@ class ResultActions(QObject):
         session.add_worker(self.runner)
         grid.customContextMenuRequested.connect(self._context_menu)
         grid.doubleClicked.connect(lambda idx: self.preview_row(idx.row()))
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), grid, activated=self.trash_selected)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), grid).activated.connect(self.trash_selected)
 
     def find_similar_to_rows(self, rows: list[int]) -> int | None:
         if not rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, Signal, SignalInstance
 
 from ..core.app import App
 from ..core.errors import LibraryLocked, PhotosearchError
@@ -20,7 +20,8 @@ from ..core.library.libraries import Library
 class Worker(Protocol):
     """What the session needs of a background worker."""
 
-    idle: Signal
+    @property
+    def idle(self) -> SignalInstance: ...
 
     @property
     def busy(self) -> bool: ...

@@ -63,10 +63,10 @@ class ViewOptions(QObject):
         self._timer.start()
 
     def restore(self) -> None:
-        self.zoom.setValue(int(self.settings.value("thumbnail_size", 180)))
+        self.zoom.setValue(int(str(self.settings.value("thumbnail_size", 180))))
         self.thumbnail_size_changed.emit(self.zoom.value())
         self.scores_box.setChecked(self.settings.value("always_show_scores", "false") in ("true", True))
-        self.k_box.setValue(int(self.settings.value("results", DEFAULT_K)))
+        self.k_box.setValue(int(str(self.settings.value("results", DEFAULT_K))))
         self._timer.stop()  # restoring is not a request to search again
 
     def save(self) -> None:

@@ -75,7 +75,7 @@ def test_window_indexes_on_open_and_closing_mid_index_loses_nothing(qtbot, app, 
     qtbot.waitUntil(lambda: w.indexing.progress.maximum() == 80, timeout=20000)  # scanned, now embedding
     assert w.indexing.running
     w.close()  # while indexing
-    assert not w.indexing.controller.thread.isRunning()
+    assert not w.indexing.controller.qthread.isRunning()
     with app.libraries.open("big") as lib:
         counts = lib.catalog.counts()
         assert counts["indexed"] + counts["pending"] == 80

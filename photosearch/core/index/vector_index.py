@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ class IndexParams:
     index_dim: int = 0  # 0: automatic (full dimension below AUTO_REDUCE_AT photos)
     rerank: int = 150  # candidates re-scored with full vectors when the index is reduced
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
@@ -355,9 +355,10 @@ class VectorIndex:
                 self._fit_crc32 = self._fit_crc(self.whitening is not None, self.projection is not None)
             save_atomic(self.file, self._index.save_index)
             norms_rows = 0
-            if self._norms is not None and self.projection is not None:
-                save_atomic(self.norms_file, lambda tmp: _save_array(tmp, self._norms))
-                norms_rows = len(self._norms)
+            norms = self._norms
+            if norms is not None and self.projection is not None:
+                save_atomic(self.norms_file, lambda tmp: _save_array(tmp, norms))
+                norms_rows = len(norms)
             state = {
                 "seq": seq,
                 "dim": self.dim,
@@ -384,12 +385,14 @@ class VectorIndex:
 
     def _add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         index = self._index
+        if index is None:
+            raise RuntimeError("_add before the index exists")
         need = index.element_count + len(ids)
         if need > index.get_max_elements():
             index.resize_index(max(need, int(index.get_max_elements() * 1.5)))
         index.add_items(self._project(vecs, ids), np.asarray(ids, dtype=np.int64))
 
-    def add(self, ids, vecs, seq: int | None = None) -> None:
+    def add(self, ids: np.ndarray, vecs: np.ndarray, seq: int | None = None) -> None:
         """Add or replace vectors (a replaced photo keeps its id)."""
         if len(ids) == 0:
             return
@@ -400,7 +403,7 @@ class VectorIndex:
             if seq is not None:
                 self.seq = max(self.seq, seq)
 
-    def remove(self, ids, seq: int | None = None) -> None:
+    def remove(self, ids: Iterable[int], seq: int | None = None) -> None:
         with self._lock:
             if self._index is not None:
                 for i in ids:
@@ -417,7 +420,8 @@ class VectorIndex:
             self.seq = max(self.seq, seq)
 
     # -- queries -----------------------------------------------------------
-    def query(self, vector: np.ndarray, k: int, exclude: set[int] | frozenset = frozenset()):
+    def query(self, vector: np.ndarray, k: int,
+              exclude: set[int] | frozenset[int] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the k nearest photos, best first."""
         with self._lock:
             whitening, projection, norms = self.whitening, self.projection, self._norms
@@ -426,6 +430,8 @@ class VectorIndex:
             return self._knn(q, k, exclude)
         # compact index: find candidates, then score them exactly with the stored vectors
         ids, _ = self._knn(projection(q.reshape(1, -1))[0], max(k * 2, self.params.rerank), exclude)
+        if self._catalog is None:
+            raise RuntimeError("a compact index queried before it was opened")
         found, full = self._catalog.vectors(ids)
         if whitening is None:
             scores = full @ q
@@ -436,7 +442,8 @@ class VectorIndex:
         order = np.argsort(-scores)[:k]
         return found[order], scores[order].astype(np.float32)
 
-    def _knn(self, vector: np.ndarray, k: int, exclude):
+    def _knn(self, vector: np.ndarray, k: int,
+             exclude: set[int] | frozenset[int]) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             index = self._index
             live = self.live_count

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class WhiteningSpec:
     min_photos: int = 1000  # fewer photos than this tell too little about the library
     sample: int = 20_000  # photos the covariance is estimated from
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -117,7 +118,7 @@ class Whitening:
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as f:
-                np.savez(f, fitted_on=np.int64(self.fitted_on), **arrays)
+                np.savez(f, fitted_on=np.int64(self.fitted_on), **arrays)  # type: ignore[arg-type]
 
         save_atomic(path, write)
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class Indexed:
     id: int
     size: int
     mtime_ns: int
-    fingerprint: str
+    fingerprint: str | None
     width: int
     height: int
     vector: np.ndarray
@@ -191,13 +192,13 @@ class Catalog:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_meta(self, key: str, value) -> None:
+    def set_meta(self, key: str, value: object) -> None:
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, str(value)))
 
     @property
     def seq(self) -> int:
-        return int(self.meta("seq", "0"))
+        return int(self.meta("seq") or 0)
 
     def _next_seq(self, c: sqlite3.Connection) -> int:
         seq = int(c.execute("SELECT value FROM meta WHERE key='seq'").fetchone()[0]) + 1
@@ -269,7 +270,7 @@ class Catalog:
             c.executemany("DELETE FROM labels WHERE photo_id=?", [(r.id,) for r in labelled])
             c.executemany(
                 "INSERT INTO labels VALUES(?, ?, ?)",
-                [(r.id, int(k), float(p)) for r in labelled for k, p in r.labels],
+                [(r.id, int(k), float(p)) for r in labelled for k, p in r.labels or ()],
             )
             # a file that failed after once succeeding must also leave the index
             failed_ids = [(r.id,) for r in failed]
@@ -310,7 +311,7 @@ class Catalog:
     def vectors(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """Stored vectors of the given photos (those that have one), in the given order."""
         ids = [int(i) for i in ids]
-        found = {}
+        found: dict[int, bytes] = {}
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             q = f"SELECT photo_id, vec FROM vectors WHERE photo_id IN ({','.join('?' * len(part))})"
@@ -322,7 +323,7 @@ class Catalog:
         return self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
 
     # -- lookups -----------------------------------------------------------
-    def _photo(self, row) -> Photo | None:
+    def _photo(self, row: tuple[Any, ...] | None) -> Photo | None:
         return Photo(*row) if row else None
 
     _COLS = "id, path, size, mtime_ns, status, error, width, height"

@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,16 +42,16 @@ class LibraryConfig:
     roots: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     skip_hidden: bool = True
-    model: dict | None = None  # ModelSpec.describe() of the model the vectors come from
+    model: dict[str, Any] | None = None  # ModelSpec.describe() of the model the vectors come from
     dim: int | None = None
-    descriptor: dict | None = None  # DescriptorConfig the vectors were made with (None: the default)
+    descriptor: dict[str, Any] | None = None  # DescriptorConfig the vectors were made with (None: the default)
     vector_dtype: str = "float16"
-    index: dict = field(default_factory=lambda: IndexParams().to_dict())
+    index: dict[str, Any] = field(default_factory=lambda: IndexParams().to_dict())
     created: float = field(default_factory=time.time)
     version: int = CONFIG_VERSION
     schema: int = SCHEMA_VERSION
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     @classmethod
@@ -95,7 +95,7 @@ class Library:
         self.notices: list[str] = []
         try:
             self.catalog = self._open_catalog()
-            if int(self.catalog.meta("schema", "1")) > SCHEMA_VERSION:
+            if int(self.catalog.meta("schema") or 1) > SCHEMA_VERSION:
                 raise LibraryIncompatible(f"library {config.name!r} was written by a newer photosearch")
         except BaseException:
             self._lock.release()
@@ -110,7 +110,7 @@ class Library:
             problem = catalog.check()
         except sqlite3.DatabaseError as exc:
             catalog, problem = None, str(exc)
-        if problem is None:
+        if problem is None and catalog is not None:
             return catalog
         if catalog is not None:
             catalog.close()
@@ -166,6 +166,8 @@ class Library:
         return DescriptorConfig.from_dict(self.config.descriptor)
 
     def open_index(self, on_notice: Callable[[str], None] | None = None) -> VectorIndex:
+        if not self.config.dim:
+            raise LibraryIncompatible(f"library {self.name!r} has no vectors yet")
         index = VectorIndex(self.folder, self.config.dim, IndexParams.from_dict(self.config.index),
                             whitening=self.descriptor.whitening())
         changed = index.open(self.catalog, on_notice=on_notice or self.notices.append)
@@ -182,7 +184,7 @@ class Library:
             self.reload_config()
             self.catalog.dim = self.config.dim
 
-    def forget(self, photo_ids) -> None:
+    def forget(self, photo_ids: Iterable[int]) -> None:
         """Drop photos from the catalog and the index (they were deleted by the user)."""
         ids = [int(i) for i in photo_ids]
         if not ids:
@@ -220,10 +222,10 @@ class Library:
         self.catalog.close()
         self._lock.release()
 
-    def __enter__(self):
+    def __enter__(self) -> Library:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -256,13 +258,13 @@ class Libraries:
         hint = f"; known libraries: {', '.join(known)}" if known else "; create one with 'photosearch library create'"
         return f"no library named {name!r}{hint}"
 
-    def settings(self) -> dict:
+    def settings(self) -> dict[str, Any]:
         try:
             return read_json(self.dirs.settings_file, default={})
         except ValueError:
             return {}
 
-    def update_settings(self, **values) -> None:
+    def update_settings(self, **values: Any) -> None:
         settings = self.settings()
         settings.update(values)
         write_json_atomic(self.dirs.settings_file, settings)
@@ -286,7 +288,7 @@ class Libraries:
             raise LibraryNotFound("no library yet; create one with 'photosearch library create NAME FOLDER...'")
         raise LibraryNotFound(f"several libraries exist ({', '.join(self.names())}); choose one with --library NAME")
 
-    def create(self, name: str, roots: list[str], model: dict | None = None) -> LibraryConfig:
+    def create(self, name: str, roots: list[str], model: dict[str, Any] | None = None) -> LibraryConfig:
         name = check_name(name)
         folder = self.folder(name)
         if (folder / "library.json").exists():

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 from ..errors import LibraryLocked
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -80,9 +81,9 @@ class WriterLock:
         finally:
             os.close(fd)
 
-    def __enter__(self):
+    def __enter__(self) -> WriterLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()

@@ -43,7 +43,7 @@ class AppDirs:
         return self.cache / "prepared-models"
 
 
-def app_dirs(home: str | os.PathLike | None = None) -> AppDirs:
+def app_dirs(home: str | os.PathLike[str] | None = None) -> AppDirs:
     home = home if home is not None else os.environ.get(HOME_ENV)
     if home:
         base = Path(home).expanduser().absolute()

@@ -35,7 +35,7 @@ def check_url(url: str) -> None:
     raise ModelError(f"refusing to download over {parsed.scheme or 'an unknown scheme'}: only https is used")
 
 
-def _hash_file(path: Path, h) -> int:
+def _hash_file(path: Path, h: hashlib._Hash) -> int:
     n = 0
     with open(path, "rb") as f:
         while block := f.read(CHUNK):
@@ -119,7 +119,7 @@ def download(
     return _finish(part, dest, h, have, sha256, size)
 
 
-def _finish(part: Path, dest: Path, h, have: int, sha256: str, size: int | None) -> Path:
+def _finish(part: Path, dest: Path, h: hashlib._Hash, have: int, sha256: str, size: int | None) -> Path:
     digest = h.hexdigest()
     if (size is not None and have != size) or digest != sha256:
         part.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ onnx.helper: outputs `embedding` [N, 1280] (global-average-pooled features) and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def weights_file() -> Path | None:
     return files[0] if files else None
 
 
-def _fold(state: dict, conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
+def _fold(state: dict[str, Any], conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
     w = state[f"{conv}.weight"].astype(np.float64)
     gamma, beta = state[f"{bn}.weight"], state[f"{bn}.bias"]
     mean, var = state[f"{bn}.running_mean"], state[f"{bn}.running_var"]
@@ -59,8 +60,10 @@ def _fold(state: dict, conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Graph:
-    def __init__(self):
-        self.nodes, self.inits, self.n = [], [], 0
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []  # onnx.NodeProto (onnx is imported only when building)
+        self.inits: list[Any] = []
+        self.n = 0
 
     def _name(self, p: str) -> str:
         self.n += 1
@@ -77,7 +80,7 @@ class _Graph:
             attrs["auto_pad"] = "SAME_UPPER"
         else:
             attrs["pads"] = [0, 0, 0, 0]
-        self.nodes.append(helper.make_node("Conv", [x, wn, bn], [y], **attrs))
+        self.nodes.append(helper.make_node("Conv", [x, wn, bn], [y], **attrs))  # type: ignore[arg-type]
         if not relu6:
             return y
         r = self._name("relu6")

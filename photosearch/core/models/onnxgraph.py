@@ -10,6 +10,7 @@ them and pick the first float tensor after the pooling.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import onnx
 from onnx import TensorProto
@@ -27,8 +28,8 @@ _RESHAPES = {"Flatten", "Reshape", "Squeeze"}
 @dataclass
 class GraphInfo:
     input_name: str
-    input_shape: list  # ints or strings for dynamic dims
-    outputs: dict  # name -> shape
+    input_shape: list[Any]  # ints or strings for dynamic dims
+    outputs: dict[str, Any]  # name -> shape
     embedding: str | None  # tensor name of the image descriptor
     logits: str | None  # tensor name of class scores, if any
     tapped: bool  # whether `embedding` had to be added as an output
@@ -39,7 +40,7 @@ class _Graph:
         self.model = model
         g = model.graph
         self.producer = {out: node for node in g.node for out in node.output}
-        self.consumers: dict[str, list] = {}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
         for node in g.node:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
@@ -62,14 +63,14 @@ class _Graph:
         data_inputs = [i for i in node.input if i and i not in self.initializers]
         return self.is_float(data_inputs[0]) if data_inputs else True
 
-    def data_input(self, node) -> str | None:
+    def data_input(self, node: onnx.NodeProto) -> str | None:
         for name in node.input:
             if name and name not in self.initializers:
                 return name
         return None
 
 
-def _shape(vi) -> list:
+def _shape(vi: onnx.ValueInfoProto) -> list[Any]:
     dims = []
     for d in vi.type.tensor_type.shape.dim:
         dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?"))
@@ -188,12 +189,15 @@ def feature_map(model: onnx.ModelProto, embedding: str) -> str:
             break
         if node.op_type in ("GlobalAveragePool", "ReduceMean"):
             source = graph.data_input(node)
-            if not graph.is_float(source):
+            if source is None or not graph.is_float(source):
                 break
             return source
         if node.op_type not in _PASS_THROUGH:
             break
-        tensor = graph.data_input(node)
+        previous = graph.data_input(node)
+        if previous is None:
+            break
+        tensor = previous
     raise ValueError("the model's embedding is not a global average pooling of a float feature map")
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelError
 from ..fsutil import write_atomic
@@ -35,7 +36,7 @@ class ModelSpec:
     def file_for_runtime(self) -> Path:
         return self.runtime_path or self.path
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "path": str(self.path),
@@ -56,7 +57,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _sidecar(path: Path) -> dict:
+def _sidecar(path: Path) -> dict[str, Any]:
     """Optional `<model>.json` beside a model: preprocess, embedding, logits, name."""
     side = path.with_suffix(path.suffix + ".json")
     if not side.exists():
@@ -110,6 +111,8 @@ def load_model_spec(
         except (TypeError, ValueError) as exc:
             raise ModelError(f"bad preprocessing for {path.name}: {exc}") from exc
 
+    if info.embedding is None:
+        raise ModelError(f"{path.name} has no image descriptor output")
     runtime_path = None
     if info.tapped:
         runtime_path = Path(cache_dir) / f"{digest[:16]}-{info.embedding.strip('/').replace('/', '_')[:40]}.onnx"

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelError
 from ..fsutil import read_json, write_json_atomic
@@ -42,7 +43,7 @@ class ModelStore:
     def is_installed(self, name: str) -> bool:
         return all(p.exists() for p in self._files(name))
 
-    def info(self, name: str) -> dict:
+    def info(self, name: str) -> dict[str, Any]:
         onnx_file, meta_file = self._files(name)
         if not meta_file.exists() or not onnx_file.exists():
             if name in self.known:
@@ -58,7 +59,8 @@ class ModelStore:
         if entry.builder:
             return (f"model {name!r} is not installed; run 'photosearch model download {name}' "
                     "(needs: pip install 'photosearch[offline]')")
-        return f"model {name!r} is not installed; run 'photosearch model download {name}' ({entry.size / 1e6:.0f} MB)"
+        size = f"{(entry.size or 0) / 1e6:.0f} MB"
+        return f"model {name!r} is not installed; run 'photosearch model download {name}' ({size})"
 
     def spec(self, name: str, verify: bool = True) -> ModelSpec:
         """The installed model, checked against the checksum recorded at install."""
@@ -92,8 +94,8 @@ class ModelStore:
         return names[0] if names else None
 
     # -- installing ----------------------------------------------------------
-    def _install_file(self, source: Path, name: str, meta: dict, *, embedding=None, logits=None,
-                      preprocess: Preprocess | None = None) -> ModelSpec:
+    def _install_file(self, source: Path, name: str, meta: dict[str, Any], *, embedding: str | None = None,
+                      logits: str | None = None, preprocess: Preprocess | None = None) -> ModelSpec:
         """Inspect `source`, expose its embedding, and put the result in the store."""
         self.folder.mkdir(parents=True, exist_ok=True)
         spec = load_model_spec(source, self.cache, name=name, embedding=embedding, logits=logits,

@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import LibraryIncompatible, StorageError
 from ..index.vector_index import VectorIndex
-from ..library.catalog import Failed, Indexed
+from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
@@ -175,7 +176,7 @@ def apply_model(library: Library, model: Embedder | Descriptor) -> None:
         library.save_config()
 
 
-def index_library(library: Library, model: Embedder | Descriptor, **kwargs) -> IndexSummary:
+def index_library(library: Library, model: Embedder | Descriptor, **kwargs: Any) -> IndexSummary:
     """Bring a library up to date with its folders. Safe to cancel, kill or run out of disk
     at any point: what was committed stays, and the next run does the rest.
 
@@ -258,15 +259,17 @@ def _index_library(
     return summary
 
 
-def _refit(index: VectorIndex, catalog, report) -> None:
+def _refit(index: VectorIndex, catalog: Catalog, report: Callable[[Progress], None]) -> None:
     # whitening learned from the library, again each time it doubles: O(n) work in all
     if index.fit_due(catalog.vector_count()):
         report(Progress("saving", message="Tuning the search to this library's photos"))
         index.rebuild(catalog)
 
 
-def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summary: IndexSummary,
-               cancel, pause, report, workers: int, checkpoint_seconds: float, now) -> None:
+def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, todo: list[tuple[int, str]],
+               summary: IndexSummary, cancel: threading.Event, pause: threading.Event | None,
+               report: Callable[[Progress], None], workers: int, checkpoint_seconds: float,
+               now: Callable[[], float]) -> None:
     if not todo:
         return
     catalog = library.catalog
@@ -282,7 +285,7 @@ def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summar
         indexed: list[Indexed] = []
         if batch:
             t0 = now()
-            out = descriptor.run([d.tensor for d in batch])
+            out = descriptor.run([d.tensor for d in batch if d.tensor is not None])
             summary.embed_seconds += now() - t0
             labels = top_labels(out.logits) if out.logits is not None and out.logits.shape[1] >= 2 else None
             for i, d in enumerate(batch):
@@ -309,7 +312,7 @@ def _embed_all(library, index: VectorIndex, descriptor: Descriptor, todo, summar
             last_checkpoint = now()
 
     window = max(2 * workers, 3 * batch_size)
-    pending: collections.deque[Future] = collections.deque()
+    pending: collections.deque[Future[_Decoded]] = collections.deque()
     items = iter(todo)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosearch-decode") as pool:
         def top_up() -> None:

@@ -55,7 +55,7 @@ class DescriptorConfig:
     whiten_dim: int = 512  # per part (0: all)
     whiten_min_photos: int = 1000  # below this the library's vectors are searched as they are
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; expected one of {POOLINGS}")
         object.__setattr__(self, "scales", tuple(float(s) for s in self.scales))
@@ -74,7 +74,7 @@ class DescriptorConfig:
         return WhiteningSpec(parts=self.parts, shrink=self.whiten_shrink, power=self.whiten_power,
                              dim=self.whiten_dim, min_photos=self.whiten_min_photos)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
@@ -180,7 +180,7 @@ class Descriptor:
         sources = [(pre, img) for pre in self._pres]
         if self.config.lowres:
             f = self.config.lowres
-            small = img.resize((max(8, round(img.width * f)), max(8, round(img.height * f))), Image.BILINEAR)
+            small = img.resize((max(8, round(img.width * f)), max(8, round(img.height * f))), Image.Resampling.BILINEAR)
             sources.append((self._pres[0], small))
         if self._thumb is not None:
             sources.append((self._thumb, img))  # always last: `run` splits the parts there
@@ -202,6 +202,8 @@ class Descriptor:
         if self.config.pooling == "avg":
             return out.vectors
         fmap = out.feature_map
+        if fmap is None:
+            raise ModelError("the model gave no feature map to pool")
         if self.config.pooling == "gem":
             return l2_normalise(gem(fmap, self.config.gem_p))
         return l2_normalise(rmac(fmap))
@@ -210,7 +212,7 @@ class Descriptor:
         """Vectors for a batch of photos, given their views from `prepare`."""
         n_views = len(items[0])
         n_thumb = (2 if self.config.flip else 1) if self._thumb is not None else 0
-        sums = [0.0] * self.config.parts  # views of one part are summed
+        sums: list[Any] = [0.0] * self.config.parts  # views of one part are summed
         logits = None
         for v in range(n_views):
             out = self.embedder.embed(np.stack([views[v] for views in items]),

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..errors import ModelError
 from ..models.spec import ModelSpec
@@ -61,7 +63,7 @@ class Embedder:
         spec: ModelSpec,
         device: str = "auto",
         threads: int | None = None,
-        session_factory: Callable | None = None,
+        session_factory: Callable[..., Any] | None = None,
     ):
         import onnxruntime as ort
 
@@ -129,7 +131,7 @@ class Embedder:
         fmap = np.asarray(results[-1], dtype=np.float32) if feature_map else None
         return Embedding(l2_normalise(vectors), logits, fmap)
 
-    def embed_images(self, images) -> Embedding:
+    def embed_images(self, images: Sequence[Image.Image]) -> Embedding:
         """Embed decoded RGB images (PIL), in batches."""
         pre = self.spec.preprocess
         parts = []

@@ -13,11 +13,14 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
+
+Source = str | Path | bytes | BinaryIO  # a path, encoded bytes, or an open file
 
 # Our own, explicit limit: above it a file is refused whatever its format.
 MAX_PIXELS = 200_000_000
@@ -31,7 +34,7 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 try:  # optional extra: photosearch[heif]
-    import pillow_heif
+    import pillow_heif  # type: ignore[import-not-found, unused-ignore]
 
     pillow_heif.register_heif_opener()
     IMAGE_EXTENSIONS = IMAGE_EXTENSIONS | {".heic", ".heif"}
@@ -93,7 +96,7 @@ def _orientation(img: Image.Image) -> int:
         return 1
 
 
-def open_image(source) -> Image.Image:
+def open_image(source: Source) -> Image.Image:
     """Open (not decode) a path, bytes or file object, refusing oversized images."""
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -111,7 +114,7 @@ def open_image(source) -> Image.Image:
     return img
 
 
-def decode(source, min_side: int | None = None) -> Decoded:
+def decode(source: Source, min_side: int | None = None) -> Decoded:
     """Decode an image as RGB with its EXIF orientation applied.
 
     With `min_side`, the decoder may return a reduced image whose shorter side is

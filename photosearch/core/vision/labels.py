@@ -13,6 +13,7 @@ import gzip
 import json
 import re
 from importlib import resources
+from typing import Any
 
 
 def _norm(text: str) -> str:
@@ -28,9 +29,9 @@ def _singular(word: str) -> list[str]:
 
 
 class LabelIndex:
-    def __init__(self, data: dict):
+    def __init__(self, data: dict[str, Any]):
         self.classes: list[str] = data["classes"]  # class index -> WordNet offset
-        self.synsets: dict[str, list] = data["synsets"]  # offset -> [lemmas, parents]
+        self.synsets: dict[str, list[Any]] = data["synsets"]  # offset -> [lemmas, parents]
         self.senses: dict[str, list[str]] = data["senses"]  # lemma -> offsets, most common first
         self._class_of = {off: i for i, off in enumerate(self.classes)}
         self._ancestors = [self._closure(off) for off in self.classes]

@@ -35,7 +35,7 @@ class Preprocess:
     # models, 255.0 for models trained on raw 0-255 input
     scale: float = 1.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.resize not in RESIZE_POLICIES:
             raise ValueError(f"unknown resize policy {self.resize!r}; expected one of {RESIZE_POLICIES}")
         object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
@@ -48,7 +48,7 @@ class Preprocess:
             return int(round(self.size / self.crop_fraction))
         return self.size
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
@@ -60,17 +60,18 @@ class Preprocess:
         s = self.size
         w, h = img.size
         if self.resize == "squash":
-            return img.resize((s, s), Image.BILINEAR, reducing_gap=2.0)
+            return img.resize((s, s), Image.Resampling.BILINEAR, reducing_gap=2.0)
         if self.resize == "pad":
             scale = s / max(w, h)
             nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
             canvas = Image.new("RGB", (s, s), (124, 116, 104))
-            canvas.paste(img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0), ((s - nw) // 2, (s - nh) // 2))
+            fitted = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            canvas.paste(fitted, ((s - nw) // 2, (s - nh) // 2))
             return canvas
         short = self.min_side
         scale = short / min(w, h)
         nw, nh = max(s, round(w * scale)), max(s, round(h * scale))
-        img = img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0)
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=2.0)
         left, top = (nw - s) // 2, (nh - s) // 2
         return img.crop((left, top, left + s, top + s))
 

@@ -68,7 +68,7 @@ def load_or_make(path: str | Path, root: Path, pixels: int = 256) -> Image.Image
     limit = SIZES[size_name(pixels)]
     decoded = decode(path, min_side=limit)
     img = decoded.image
-    img.thumbnail((limit, limit), Image.BILINEAR, reducing_gap=2.0)
+    img.thumbnail((limit, limit), Image.Resampling.BILINEAR, reducing_gap=2.0)
     meta = PngImagePlugin.PngInfo()
     meta.add_text("Thumb::URI", uri)
     meta.add_text("Thumb::MTime", str(mtime))

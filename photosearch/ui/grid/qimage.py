@@ -18,6 +18,6 @@ def qimage_to_png(image: QImage) -> bytes:
     array = QByteArray()
     buf = QBuffer(array)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buf, "PNG")
+    image.save(buf, "PNG")  # type: ignore[call-overload]  # the stubs want bytes; Qt takes str
     buf.close()
     return bytes(array.data())

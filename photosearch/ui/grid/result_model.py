@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from ...core.search import Hit
 from .thumbnail_loader import PixmapCache, ThumbnailLoader
 
 IdRole = Qt.ItemDataRole.UserRole + 1
@@ -20,7 +23,7 @@ FailedRole = Qt.ItemDataRole.UserRole + 5  # the thumbnail could not be made
 class ResultModel(QAbstractListModel):
     thumbnails_arrived = Signal()
 
-    def __init__(self, loader: ThumbnailLoader, cache: PixmapCache | None = None, parent=None):
+    def __init__(self, loader: ThumbnailLoader, cache: PixmapCache | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.loader = loader
         self.cache = cache or PixmapCache()
@@ -34,7 +37,7 @@ class ResultModel(QAbstractListModel):
         loader.loaded.connect(self._on_loaded)
 
     # -- content -------------------------------------------------------------
-    def set_results(self, ids, scores, paths) -> int:
+    def set_results(self, ids: Iterable[int], scores: Iterable[float], paths: Iterable[str]) -> int:
         """Replace the results; returns the new generation."""
         self.beginResetModel()
         self._ids = np.asarray(ids, np.int64)
@@ -45,13 +48,13 @@ class ResultModel(QAbstractListModel):
         self.endResetModel()
         return self.generation
 
-    def set_hits(self, hits) -> int:
+    def set_hits(self, hits: Sequence[Hit]) -> int:
         return self.set_results([h.id for h in hits], [h.score for h in hits], [h.path for h in hits])
 
     def clear(self) -> None:
         self.set_results([], [], [])
 
-    def remove_rows_for(self, paths) -> None:
+    def remove_rows_for(self, paths: Iterable[str]) -> None:
         for path in paths:
             row = self._rows.get(path)
             if row is None:
@@ -77,10 +80,10 @@ class ResultModel(QAbstractListModel):
         return list(self._paths)
 
     # -- Qt model API ----------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._paths)
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._paths):
             return None
         row = index.row()
@@ -104,21 +107,21 @@ class ResultModel(QAbstractListModel):
             return pix
         return None
 
-    def flags(self, index):
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
         return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
 
-    def mimeTypes(self):
+    def mimeTypes(self) -> list[str]:
         return ["text/uri-list"]
 
-    def mimeData(self, indexes):
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         """Dragging results out gives other apps file URLs."""
         mime = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
         mime.setUrls([QUrl.fromLocalFile(self._paths[r]) for r in rows])
         return mime
 
-    def supportedDragActions(self):
+    def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
     # -- thumbnails ------------------------------------------------------------

@@ -31,7 +31,7 @@ class ThumbnailLoader(QObject):
 
     loaded = Signal(int, str, QImage)
 
-    def __init__(self, root: Path, pixels: int = 256, threads: int | None = None, parent=None):
+    def __init__(self, root: Path, pixels: int = 256, threads: int | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.root = Path(root)
         self.pixels = pixels

@@ -80,16 +80,16 @@ class IndexController(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("photosearch-indexer")
+        self.qthread = QThread()
+        self.qthread.setObjectName("photosearch-indexer")
         self.worker = IndexWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.qthread)
         self._start.connect(self.worker.run)
         self.worker.progress.connect(self.progress)
         self.worker.notice.connect(self.notice)
         self.worker.finished.connect(self._done)
         self.worker.failed.connect(self._failed)
-        self.thread.start()
+        self.qthread.start()
         self.running = False
 
     @property
@@ -143,5 +143,5 @@ class IndexController(QObject):
         self.cancel()
         if not self.wait(timeout):
             return False
-        self.thread.quit()
-        return self.thread.wait(10000)
+        self.qthread.quit()
+        return self.qthread.wait(10000)
