@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self.app = app
         self.settings = settings or QSettings(str(app.dirs.data / "gui.ini"), QSettings.Format.IniFormat)
         self.auto_index = auto_index
+        self.shutdown_timeout = SHUTDOWN_TIMEOUT
         self.setWindowTitle("photosearch")
         self.session = Session(app, self.settings, parent=self)
         self.session.message.connect(self.show_message)
@@ -189,10 +190,11 @@ class MainWindow(QMainWindow):
         if self.indexing.running:
             self.show_message("Finishing the current batch before closing…")
         self.save_settings()
-        if not self.session.shutdown(SHUTDOWN_TIMEOUT):
-            # a worker is still inside a batch: closing under it could lose that batch
-            self.show_message("Still finishing the current batch; the window closes when it is done", error=True)
-            self.indexing.controller.idle.connect(self.close)
+        if not self.session.shutdown(self.shutdown_timeout):
+            # a worker is still inside a batch or a file action: closing under it could lose it
+            self.show_message("Still finishing work in the background; the window closes when it is done",
+                              error=True)
+            QTimer.singleShot(500, self.close)
             event.ignore()
             return
         self.indexing.controller.shutdown(0.0)

@@ -124,7 +124,9 @@ class ResultActions(QObject):
 
         self.runner.submit(work, "trash")
 
-    def _trash_done(self, _tag: object, result: tuple[list[str], int], _seconds: float) -> None:
+    def _trash_done(self, tag: object, result: tuple[list[str], int], _seconds: float) -> None:
+        if tag != "trash":
+            return
         moved, failed = result
         self.model.remove_rows_for(moved)
         self.session.show_message(f"Moved {len(moved)} photo(s) to the trash" +

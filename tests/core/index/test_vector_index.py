@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from photosearch.core.index.vector_index import IndexParams, Projection, VectorIndex
+from photosearch.core.index.projection import Projection
+from photosearch.core.index.vector_index import IndexParams, VectorIndex
 from photosearch.core.library.catalog import Catalog, Indexed
 
 
