@@ -101,9 +101,10 @@ def test_index_search_similar_stats_errors_and_rescan(isolated_home, photo_folde
     (photo_folder / "photo_02.jpg").unlink()
     out = run("index", home=isolated_home).stdout
     assert _embedded(out) == 2, out  # added + modified; the renamed one kept its vector
-    assert "1 moved" in out and "1 removed" in out
+    assert "1 moved" in out and "1 missing" in out
     stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
     assert stats["photos"]["indexed"] == 12 and stats["indexed_in_search_index"] == 12
+    assert stats["photos"]["missing"] == 1  # kept with its vector until the user forgets it
     hit = json.loads(run("search", photo_folder / "moved.jpg", "-k", "1", "--json", home=isolated_home).stdout)
     assert hit["hits"][0]["path"] == str(photo_folder / "moved.jpg")
 

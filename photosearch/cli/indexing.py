@@ -60,8 +60,9 @@ def print_summary(name: str, s: IndexSummary, device: str) -> None:
     for notice in s.notices:
         print(f"note: {notice}")
     parts = [f"{s.embedded} embedded"]
-    for label, n in (("new", s.added), ("changed", s.changed), ("moved", s.moved), ("removed", s.removed),
-                     ("failed", s.failed), ("unchanged", s.unchanged)):
+    for label, n in (("new", s.added), ("changed", s.changed), ("moved", s.moved), ("back", s.returned),
+                     ("missing", s.missing), ("removed", s.removed), ("failed", s.failed),
+                     ("unchanged", s.unchanged)):
         if n:
             parts.append(f"{n} {label}")
     state = "stopped early; run it again to finish" if s.cancelled else "up to date"
@@ -69,3 +70,11 @@ def print_summary(name: str, s: IndexSummary, device: str) -> None:
           f"({s.rate:.1f} photos/s on {device})")
     if s.failed or s.problems:
         print("see 'photosearch errors' for the files that could not be read")
+    if s.counts.get("missing"):
+        print(missing_line(s.counts["missing"]))
+
+
+def missing_line(n: int) -> str:
+    return (f"{n:,} photo(s) missing: their files were not found (an unplugged drive, a folder moved "
+            "away?); they keep their vectors and come back when their files do. "
+            "'photosearch library forget-missing' forgets them")

@@ -38,7 +38,7 @@ def stats(app: App, args: argparse.Namespace) -> int:
     for i, fc in enumerate(s.folder_counts):
         print(f"{'folders' if i == 0 else '':<11} {fc.folder}  ({fc.photos} photos)")
     print(f"storage     {s.storage}")
-    print("photos      " + ", ".join(f"{n} {status}" for status, n in s.photos.items()))
+    print("photos      " + ", ".join(f"{n} {status}" for status, n in s.photos.items() if status != "total"))
     print(f"model       {s.model or 'none yet'}" + (f" ({s.dimension}-d)" if s.dimension else ""))
     if "provider" in info:
         print(f"device      {info['device']} ({info['provider']})")

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("name")
     p.add_argument("new_name")
     p.set_defaults(func=rename)
+    p = lsub.add_parser("forget-missing", help="forget the photos whose files are missing (their vectors too)")
+    p.add_argument("name", nargs="?", help="library (default: the default library)")
+    p.set_defaults(func=forget_missing)
     p = lsub.add_parser("default", help="choose the default library")
     p.add_argument("name")
     p.set_defaults(func=default)
@@ -94,4 +97,12 @@ def default(app: App, args: argparse.Namespace) -> int:
     app.libraries.resolve(args.name)
     app.libraries.update_settings(default_library=args.name)
     print(f"{args.name!r} is now the default library")
+    return 0
+
+
+def forget_missing(app: App, args: argparse.Namespace) -> int:
+    with app.libraries.open(args.name, write=True) as library:
+        n = library.forget_missing()
+    print(f"forgot {n:,} missing photo(s) of library {library.name!r}" if n else
+          f"library {library.name!r} has no missing photos")
     return 0

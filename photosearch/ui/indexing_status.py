@@ -143,4 +143,8 @@ class IndexingStatus(QObject):
                 text += f" ({s.embedded:,} new at {s.rate:.1f} photos/s)"
         if failed:
             text += f" · {failed:,} could not be read"
+        missing = counts.get("missing", 0)
+        if missing:
+            text += (f" · {missing:,} photos missing: their folder is not there "
+                     "(they come back when it is; Library menu → Forget missing photos)")
         self.session.show_message(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -23,12 +23,14 @@ from ..core.errors import PhotosearchError
 from .dialogs import FoldersDialog
 from .indexing_status import IndexingStatus
 from .session import Session
+from .workers.job_runner import JobRunner
 
 DEVICES = {"auto": "The model runs on the GPU when one is usable, else on the CPU",
            "cpu": "The model runs on the CPU", "cuda": "The model runs on the GPU (CUDA)"}
 
 
 class LibraryActions(QObject):
+    missing_forgotten = Signal(int)
     def __init__(self, session: Session, window: QMainWindow, bar: QToolBar, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
@@ -49,6 +51,11 @@ class LibraryActions(QObject):
         self.folders_button.clicked.connect(self.edit_folders)
         bar.addWidget(self.folders_button)
         self.menu_button.setMenu(self._build_menu())
+        # catalog writes off the GUI thread (a busy catalog can make one wait seconds)
+        self.runner = JobRunner("library-actions", parent=self)
+        self.runner.done.connect(self._job_done)
+        self.runner.failed.connect(lambda _tag, failure: session.show_message(failure.message, error=True))
+        session.add_worker(self.runner)
 
     def _build_menu(self) -> QMenu:
         menu = QMenu(self.window)
@@ -59,6 +66,7 @@ class LibraryActions(QObject):
         menu.addAction("Folders…", self.edit_folders)
         menu.addAction("Re-scan folders now", self.rescan)
         menu.addAction("Show files that could not be read", self.show_errors)
+        menu.addAction("Forget missing photos…", self.forget_missing)
         menu.addSeparator()
         menu.addAction("Model…", self.choose_model)
         device_menu = menu.addMenu("Run the model on")
@@ -220,6 +228,23 @@ class LibraryActions(QObject):
         box.setText(f"{len(errors):,} files or folders could not be read. They are retried when they change.")
         box.setDetailedText("\n".join(f"{p}: {r}" for p, r in errors[:5000]))
         box.exec()
+
+    def forget_missing(self, confirm: bool = True) -> None:
+        lib = self.session.library
+        if lib is None or not lib.writable:
+            return
+        if confirm and QMessageBox.question(
+                self.window, "Forget missing photos",
+                "Forget the photos whose files were not found at the last scan?\n\nTheir vectors are "
+                "deleted: if their files come back (a drive plugged in again), they are embedded again. "
+                "No photo is touched.") != QMessageBox.StandardButton.Yes:
+            return
+        self.runner.submit(lib.forget_missing, "forget-missing")
+
+    def _job_done(self, tag: object, result: object, _seconds: float) -> None:
+        if tag == "forget-missing":
+            self.session.show_message(f"Forgot {result:,} missing photos" if result else "No photos are missing")
+            self.missing_forgotten.emit(result)
 
     # -- model and device -------------------------------------------------------------
     def choose_model(self) -> bool:

@@ -189,3 +189,14 @@ def test_keyword_search_box(qtbot, window):
     with qtbot.waitSignal(window.results_ready, timeout=20000):
         window.options.k_box.setValue(1)
     assert window.model.rowCount() == 1
+
+
+def test_missing_photos_are_counted_and_forgotten_from_the_library_menu(qtbot, window, photo_folder):
+    (photo_folder / "photo_03.jpg").rename(photo_folder.parent / "away.jpg")
+    with qtbot.waitSignal(window.indexing.controller.finished, timeout=30000):
+        window.indexing.start()
+    assert "1 photos missing" in window.message.text()
+    assert window.library.catalog.counts()["missing"] == 1
+    with qtbot.waitSignal(window.libraries.missing_forgotten, timeout=10000) as blocker:
+        window.libraries.forget_missing(confirm=False)
+    assert blocker.args == [1] and window.library.catalog.counts()["missing"] == 0

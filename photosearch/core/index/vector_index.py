@@ -167,7 +167,7 @@ class VectorIndex:
         if problem is None:
             changed = self.catch_up(catalog)
             live = self.live_count
-            stored = catalog.vector_count()
+            stored = catalog.live_vector_count()
             if live != stored:
                 problem = f"the index holds {live} photos but the catalog {stored}"
             elif self.projection is None and self._wanted_dim(stored) < self.full_dim:
@@ -268,7 +268,7 @@ class VectorIndex:
         self.catch_up(catalog)  # what changed while it was being built (a photo trashed meanwhile)
 
     def _build(self, catalog: Catalog) -> None:
-        count = catalog.vector_count()
+        count = catalog.live_vector_count()
         spec = self.whitening_spec
         self.seq = catalog.seq
         sample = None
@@ -299,9 +299,11 @@ class VectorIndex:
         """Apply what the catalog changed since the index's sequence number."""
         seq = catalog.seq
         changed = seq != self.seq
+        # removals first: a photo removed and then given a vector again has lost its
+        # tombstone, so what remains of both lists is each photo's latest state
+        self.remove(catalog.tombstones_since(self.seq))
         for ids, vecs in catalog.vectors_since(self.seq):
             self.add(ids, vecs)
-        self.remove(catalog.tombstones_since(self.seq))
         self.seq = seq
         return changed
 
@@ -353,6 +355,15 @@ class VectorIndex:
         index = self._index
         if index is None:
             raise RuntimeError("_add before the index exists")
+        if self.deleted:
+            # hnswlib undeletes a label that is added again, without telling: count it back,
+            # or the live count falls short of the catalog and the next open rebuilds
+            for i in ids.tolist() if isinstance(ids, np.ndarray) else ids:
+                try:
+                    index.unmark_deleted(int(i))
+                    self.deleted -= 1
+                except RuntimeError:
+                    pass  # not in the index, or not deleted
         need = index.element_count + len(ids)
         if need > index.get_max_elements():
             index.resize_index(max(need, int(index.get_max_elements() * 1.5)))

@@ -14,91 +14,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+from ..errors import LibraryIncompatible, StorageError
+from .records import Failed, Indexed, Known, Photo
+from .schema import FAILED, INDEXED, MIGRATIONS, MISSING, PENDING, SCHEMA_SQL, SCHEMA_VERSION, STATUS_NAMES
 
-PENDING, INDEXED, FAILED = 0, 1, 2
-STATUS_NAMES = {PENDING: "pending", INDEXED: "indexed", FAILED: "failed"}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS photos(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    path TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    fingerprint TEXT,
-    status INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    width INTEGER,
-    height INTEGER,
-    indexed_at REAL
-);
-CREATE INDEX IF NOT EXISTS photos_status ON photos(status);
-CREATE INDEX IF NOT EXISTS photos_size ON photos(size);
-CREATE TABLE IF NOT EXISTS vectors(
-    photo_id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    vec BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
-CREATE TABLE IF NOT EXISTS tombstones(photo_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS labels(
-    photo_id INTEGER NOT NULL,
-    class INTEGER NOT NULL,
-    prob REAL NOT NULL,
-    PRIMARY KEY(photo_id, class)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS labels_class ON labels(class, prob);
-CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
-"""
-
-
-@dataclass(frozen=True)
-class Known:
-    id: int
-    size: int
-    mtime_ns: int
-    status: int
-    fingerprint: str | None
-
-
-@dataclass(frozen=True)
-class Photo:
-    id: int
-    path: str
-    size: int
-    mtime_ns: int
-    status: int
-    error: str | None
-    width: int | None
-    height: int | None
-
-
-@dataclass
-class Indexed:
-    id: int
-    size: int
-    mtime_ns: int
-    fingerprint: str | None
-    width: int
-    height: int
-    vector: np.ndarray
-    labels: list[tuple[int, float]] | None = None
-
-
-@dataclass
-class Failed:
-    id: int
-    size: int
-    mtime_ns: int
-    fingerprint: str | None
-    error: str
+__all__ = ["FAILED", "INDEXED", "MISSING", "PENDING", "SCHEMA_VERSION", "STATUS_NAMES", "Catalog", "Failed",
+           "Indexed", "Known", "Photo"]
 
 
 class Catalog:
@@ -112,20 +38,46 @@ class Catalog:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._closed = False
         if not readonly:
             has_schema = self.conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'").fetchone()
             if not has_schema:
-                self.conn.executescript(_SCHEMA)
+                self.conn.executescript(SCHEMA_SQL)
+                with self.transaction() as c:
+                    c.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+                    c.execute("INSERT OR IGNORE INTO meta VALUES('seq', '0')")
+            self._migrate()
+
+    @property
+    def version(self) -> int:
+        value = self.meta("schema") or "1"
+        try:
+            return int(value)
+        except ValueError:
+            raise sqlite3.DatabaseError(f"the catalog's schema version is damaged ({value!r})") from None
+
+    def _migrate(self) -> None:
+        version = self.version
+        if version > SCHEMA_VERSION:
+            raise LibraryIncompatible(f"this catalog was written by a newer photosearch (schema {version}, "
+                                      f"this one knows {SCHEMA_VERSION}); update photosearch to open it")
+        while version < SCHEMA_VERSION:
             with self.transaction() as c:
-                c.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
-                c.execute("INSERT OR IGNORE INTO meta VALUES('seq', '0')")
+                for statement in MIGRATIONS[version]:
+                    c.execute(statement)
+                version += 1
+                c.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)", (str(version),))
 
     # -- connections -------------------------------------------------------
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self._closed:
+                # another thread closed the library under this one: a bug to report, not a
+                # connection to reopen behind the back of whoever closed it
+                raise StorageError(f"the catalog {self.path.name} is closed")
             if self.readonly:
                 uri = f"{self.path.absolute().as_uri()}?mode=ro"
                 conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
@@ -140,7 +92,10 @@ class Catalog:
         return conn
 
     def close(self) -> None:
+        """Close every thread's connection. Called once no other thread uses the catalog (the
+        library waits for its workers first); a thread that still tries gets StorageError."""
         with self._all_lock:
+            self._closed = True
             conns, self._all = self._all, []
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
@@ -229,6 +184,49 @@ class Catalog:
         with self.transaction() as c:
             c.executemany("UPDATE photos SET path=?, mtime_ns=? WHERE id=?", [(p, m, i) for i, p, m in moves])
 
+    def mark_missing(self, ids: Iterable[int]) -> tuple[list[int], list[int]]:
+        """Files not found: photos with a vector become MISSING (kept whole, out of the index);
+        the others (nothing computed yet) are removed. Returns (missing, removed) ids."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return [], []
+        now = time.time()
+        with self.transaction() as c:
+            seq = self._next_seq(c)
+            with_vector = {r[0] for r in self._select_in(c, "SELECT photo_id FROM vectors WHERE photo_id IN", ids)}
+            missing = [i for i in ids if i in with_vector]
+            removed = [i for i in ids if i not in with_vector]
+            c.executemany("UPDATE photos SET status=3, missing_since=COALESCE(missing_since, ?) WHERE id=?",
+                          [(now, i) for i in missing])
+            c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in missing])
+            c.executemany("DELETE FROM labels WHERE photo_id=?", [(i,) for i in removed])
+            c.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in removed])
+        return missing, removed
+
+    def restore(self, ids: Iterable[int]) -> int:
+        """Missing photos whose files are back (same path, or moved with the same content):
+        searchable again with the vector they had. Returns the sequence number."""
+        ids = [int(i) for i in ids]
+        with self.transaction() as c:
+            seq = self._next_seq(c)
+            c.executemany("UPDATE photos SET status=1, missing_since=NULL WHERE id=? AND status=3",
+                          [(i,) for i in ids])
+            # a new seq on the vector: readers replaying the catalog add it back
+            c.executemany("UPDATE vectors SET seq=? WHERE photo_id=?", [(seq, i) for i in ids])
+            c.executemany("DELETE FROM tombstones WHERE photo_id=?", [(i,) for i in ids])
+        return seq
+
+    def missing(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM photos WHERE status=3 ORDER BY id")]
+
+    @staticmethod
+    def _select_in(c: sqlite3.Connection, query: str, ids: list[int]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows += c.execute(f"{query} ({','.join('?' * len(part))})", part).fetchall()
+        return rows
+
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
         if not ids:
@@ -259,13 +257,16 @@ class Catalog:
             seq = self._next_seq(c)
             c.executemany(
                 "UPDATE photos SET status=1, error=NULL, size=?, mtime_ns=?, fingerprint=?,"
-                " width=?, height=?, indexed_at=? WHERE id=?",
+                " width=?, height=?, indexed_at=?, missing_since=NULL WHERE id=?",
                 [(r.size, r.mtime_ns, r.fingerprint, r.width, r.height, now, r.id) for r in indexed],
             )
             c.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES(?, ?, ?)",
                 [(r.id, seq, self._blob(r.vector)) for r in indexed],
             )
+            # a photo that gets a vector again (failed, missing or changed before) is live:
+            # its old tombstone must not remove it from a reader replaying the catalog
+            c.executemany("DELETE FROM tombstones WHERE photo_id=?", [(r.id,) for r in indexed])
             labelled = [r for r in indexed if r.labels is not None]
             c.executemany("DELETE FROM labels WHERE photo_id=?", [(r.id,) for r in labelled])
             c.executemany(
@@ -292,12 +293,21 @@ class Catalog:
         return np.frombuffer(b"".join(blobs), dtype=self.dtype).reshape(len(blobs), -1).astype(np.float32)
 
     # -- vectors -----------------------------------------------------------
+    # searchable = status INDEXED (such a photo always has a vector); the CROSS JOIN keeps
+    # SQLite walking the vectors through the seq index, never the other way round
+    _LIVE_VECTORS = "FROM vectors v CROSS JOIN photos p ON p.id = v.photo_id WHERE p.status = 1"
+
     def vectors_since(self, seq: int, chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(ids, vectors) changed after `seq`, in chunks (all of them for seq=-1)."""
+        """(ids, vectors) of searchable photos changed after `seq`, in chunks (all for seq=-1).
+
+        Replaying `tombstones_since` first and then these gives exactly the searchable photos:
+        a photo that gets a vector again loses its tombstone, and a missing one keeps its
+        vector row but is not searchable."""
         if seq < 0:  # everything: one sequential pass over the table
-            cur = self.conn.execute("SELECT photo_id, vec FROM vectors ORDER BY photo_id")
+            cur = self.conn.execute(f"SELECT v.photo_id, v.vec {self._LIVE_VECTORS} ORDER BY v.photo_id")
         else:  # what changed: through the seq index, never a scan of a million rows
-            cur = self.conn.execute("SELECT photo_id, vec FROM vectors WHERE seq > ? ORDER BY seq", (seq,))
+            cur = self.conn.execute(
+                f"SELECT v.photo_id, v.vec {self._LIVE_VECTORS} AND v.seq > ? ORDER BY v.seq", (seq,))
         while rows := cur.fetchmany(chunk):
             yield np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), self._unblob([r[1] for r in rows])
 
@@ -320,7 +330,12 @@ class Catalog:
         return np.asarray(keep, dtype=np.int64), self._unblob([found[i] for i in keep])
 
     def vector_count(self) -> int:
+        """Every stored vector, the missing photos' included."""
         return self.conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    def live_vector_count(self) -> int:
+        """Vectors of searchable photos: what the search index must hold."""
+        return self.conn.execute("SELECT COUNT(*) FROM photos WHERE status=1").fetchone()[0]
 
     # -- lookups -----------------------------------------------------------
     def _photo(self, row: tuple[Any, ...] | None) -> Photo | None:
@@ -371,5 +386,5 @@ class Catalog:
         if not classes:
             return []
         q = (f"SELECT photo_id, class, prob FROM labels WHERE class IN ({','.join('?' * len(classes))})"
-             " AND prob >= ? ORDER BY prob DESC")
+             " AND prob >= ? AND photo_id IN (SELECT id FROM photos WHERE status=1) ORDER BY prob DESC")
         return self.conn.execute(q, [*classes, min_prob]).fetchall()

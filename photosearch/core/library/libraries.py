@@ -201,6 +201,12 @@ class Library:
         self.config.roots = sorted({check_folder(f) for f in folders})
         self.save_config()
 
+    def forget_missing(self) -> int:
+        """Forget the photos whose files are missing, vectors and all (the user asked to)."""
+        ids = self.catalog.missing()
+        self.forget(ids)
+        return len(ids)
+
     def reset_vectors(self, forget_model: bool = False) -> None:
         """Forget every vector (another model is coming): all photos become pending.
 

@@ -28,7 +28,7 @@ from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
 from ..vision.imageio import decode, describe_error
-from .scanner import ScanOptions, fingerprint_bytes, scan
+from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
 TOP_LABELS = 5
 
@@ -50,7 +50,9 @@ class IndexSummary:
     added: int = 0
     changed: int = 0
     moved: int = 0
-    removed: int = 0
+    removed: int = 0  # left the library (its folder removed, excluded): forgotten
+    missing: int = 0  # newly not found: kept, with their vectors, out of results
+    returned: int = 0  # missing photos found again: searchable, nothing embedded
     unchanged: int = 0
     embedded: int = 0
     failed: int = 0
@@ -231,15 +233,12 @@ def _index_library(
             summary.seconds = now() - started
             return summary
         catalog.move((i, f.path, f.mtime_ns) for i, f in result.moved)
-        if result.gone:
-            catalog.remove(result.gone)
-            index.remove(result.gone)
-            index.note_seq(catalog.seq)
+        _apply_scan(catalog, index, result, summary)
         catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
         catalog.mark_pending((i, f.size, f.mtime_ns) for i, f in result.changed)
         catalog.set_scan_problems(result.problems)
         summary.added, summary.changed = len(result.new), len(result.changed)
-        summary.moved, summary.removed = len(result.moved), len(result.gone)
+        summary.moved = len(result.moved)
         summary.unchanged, summary.problems = result.unchanged, result.problems
 
     todo = catalog.pending()
@@ -259,9 +258,30 @@ def _index_library(
     return summary
 
 
+def _apply_scan(catalog: Catalog, index: VectorIndex, result: ScanResult, summary: IndexSummary) -> None:
+    """Photos back, gone (kept as missing) and left out of the library, in catalog and index."""
+    if result.returned:
+        seq = catalog.restore(result.returned)
+        ids, vecs = catalog.vectors(result.returned)
+        index.add(ids, vecs)
+        index.note_seq(seq)
+        summary.returned = len(ids)
+    if result.removed:
+        catalog.remove(result.removed)
+        index.remove(result.removed)
+        index.note_seq(catalog.seq)
+        summary.removed += len(result.removed)
+    if result.gone:
+        missing, removed = catalog.mark_missing(result.gone)
+        index.remove(missing)
+        index.note_seq(catalog.seq)
+        summary.missing += len(missing)
+        summary.removed += len(removed)
+
+
 def _refit(index: VectorIndex, catalog: Catalog, report: Callable[[Progress], None]) -> None:
     # whitening learned from the library, again each time it doubles: O(n) work in all
-    if index.fit_due(catalog.vector_count()):
+    if index.fit_due(catalog.live_vector_count()):
         report(Progress("saving", message="Tuning the search to this library's photos"))
         index.rebuild(catalog)
 
@@ -297,9 +317,9 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
                 index.add(np.array([r.id for r in indexed]), np.stack([r.vector for r in indexed]))
             index.remove([f.id for f in failed])
             index.note_seq(seq)
-        if vanished:
-            catalog.remove(vanished)
-            index.remove(vanished)
+        if vanished:  # deleted or moved away between the scan and now: kept if it had a vector
+            missing, _ = catalog.mark_missing(vanished)
+            index.remove(missing)
             index.note_seq(catalog.seq)
         summary.embedded += len(indexed)
         summary.failed += len(failed)

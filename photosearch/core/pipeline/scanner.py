@@ -3,6 +3,10 @@
 Unchanged files (same size and mtime) cost one stat each. A file that vanished
 from one place and appeared in another with the same size is checked by content
 fingerprint: if it matches, it is a move, and it keeps its vector.
+
+A file not found is *gone* (its photo becomes missing, keeping its vector), unless
+the user put it out of the library (a folder removed, an exclude pattern added):
+then it is *removed*. A missing photo whose file is seen again has *returned*.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..library.catalog import INDEXED, Known
+from ..library.catalog import INDEXED, MISSING, Known
 from ..vision.imageio import is_image_name
 
 FINGERPRINT_CHUNK = 64 * 1024
@@ -53,14 +57,16 @@ class ScanResult:
     new: list[FileInfo] = field(default_factory=list)
     changed: list[tuple[int, FileInfo]] = field(default_factory=list)
     moved: list[tuple[int, FileInfo]] = field(default_factory=list)
-    gone: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)  # not found: to be marked missing
+    removed: list[int] = field(default_factory=list)  # no longer in the library's folders
+    returned: list[int] = field(default_factory=list)  # missing photos found again (moved ones too)
     unchanged: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     seen: int = 0
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.new or self.changed or self.moved or self.gone)
+        return bool(self.new or self.changed or self.moved or self.gone or self.removed or self.returned)
 
 
 @dataclass
@@ -139,8 +145,27 @@ def walk(
     return found
 
 
-def diff(found: dict[str, FileInfo], known: dict[str, Known]) -> ScanResult:
-    """Compare a walk with the catalog."""
+def in_scope(path: str, roots: Iterable[str], options: ScanOptions) -> bool:
+    """Whether a walk of the roots with these options would look at this file if it were there."""
+    for root in roots:
+        base = root.rstrip(os.sep)
+        if not path.startswith(base + os.sep):
+            continue
+        current = base
+        names = path[len(base) + 1:].split(os.sep)
+        for name in names:
+            current = current + os.sep + name
+            if options.skip_hidden and name.startswith("."):
+                return False
+            if options.exclude and _excluded(name, current, options.exclude):
+                return False
+        return is_image_name(names[-1])
+    return False
+
+
+def diff(found: dict[str, FileInfo], known: dict[str, Known],
+         in_library: Callable[[str], bool] = lambda path: True) -> ScanResult:
+    """Compare a walk with the catalog; `in_library` tells a file the user left out of the library."""
     result = ScanResult(seen=len(found))
     for path, info in found.items():
         k = known.get(path)
@@ -148,21 +173,25 @@ def diff(found: dict[str, FileInfo], known: dict[str, Known]) -> ScanResult:
             result.new.append(info)
         elif k.size != info.size or k.mtime_ns != info.mtime_ns:
             result.changed.append((k.id, info))
+        elif k.status == MISSING:
+            result.returned.append(k.id)
         else:
             # unchanged; a pending one is picked up from the catalog by the indexer,
             # and a failed one is retried only once it changes
             result.unchanged += 1
-    gone = {path: k for path, k in known.items() if path not in found}
+    not_found = {path: k for path, k in known.items() if path not in found}
+    result.removed = [k.id for path, k in not_found.items() if not in_library(path)]
+    gone = {path: k for path, k in not_found.items() if in_library(path)}
     if gone and result.new:
         _detect_moves(result, gone)
-    result.gone = [k.id for k in gone.values()]
+    result.gone = [k.id for k in gone.values() if k.status != MISSING]
     return result
 
 
 def _detect_moves(result: ScanResult, gone: dict[str, Known]) -> None:
     by_size: dict[int, list[tuple[str, Known]]] = {}
     for path, k in gone.items():
-        if k.fingerprint and k.status == INDEXED:
+        if k.fingerprint and k.status in (INDEXED, MISSING):
             by_size.setdefault(k.size, []).append((path, k))
     if not by_size:
         return
@@ -184,6 +213,8 @@ def _detect_moves(result: ScanResult, gone: dict[str, Known]) -> None:
         candidates.remove(match)
         del gone[match[0]]
         result.moved.append((match[1].id, info))
+        if match[1].status == MISSING:
+            result.returned.append(match[1].id)
     result.new = still_new
 
 
@@ -195,14 +226,9 @@ def scan(
     on_file: Callable[[int], None] | None = None,
 ) -> ScanResult:
     problems: list[tuple[str, str]] = []
-    found = walk(roots, options or ScanOptions(), problems, cancel, on_file)
-    result = diff(found, known)
+    roots = list(roots)
+    options = options or ScanOptions()
+    found = walk(roots, options, problems, cancel, on_file)
+    result = diff(found, known, lambda path: in_scope(path, roots, options))
     result.problems = problems
-    # files under a missing root are not "gone": the drive may be unplugged
-    missing = [p for p, reason in problems if reason.startswith("folder is missing")]
-    if missing:
-        prefixes = tuple(m.rstrip(os.sep) + os.sep for m in missing)
-        gone_ids = set(result.gone)
-        kept = {k.id for path, k in known.items() if path.startswith(prefixes) and k.id in gone_ids}
-        result.gone = [i for i in result.gone if i not in kept]
     return result

@@ -1,6 +1,7 @@
 """Library + indexer + search through the core API, with a tiny model."""
 
 import os
+import shutil
 import threading
 
 import numpy as np
@@ -115,16 +116,17 @@ def test_cancel_leaves_a_consistent_library_that_resumes(app, library, photo_fol
         assert lib.catalog.counts()["indexed"] == 60 and lib.index.live_count == 60
 
 
-def test_rescan_keeps_moved_vectors_and_forgets_deleted(app, library, photo_folder):
+def test_rescan_keeps_moved_vectors_and_keeps_deleted_as_missing(app, library, photo_folder):
     _index(app)
     with app.libraries.open(library) as lib:
         old_id = lib.catalog.photo_by_path(str(photo_folder / "photo_01.jpg")).id
     os.rename(photo_folder / "photo_01.jpg", photo_folder / "renamed.jpg")
     (photo_folder / "photo_02.jpg").unlink()
     s = _index(app)
-    assert (s.moved, s.removed, s.embedded) == (1, 1, 0)
+    assert (s.moved, s.missing, s.removed, s.embedded) == (1, 1, 0, 0)
     with app.libraries.open(library) as lib:
         assert lib.catalog.photo_by_path(str(photo_folder / "renamed.jpg")).id == old_id
+        assert lib.catalog.counts()["missing"] == 1
         assert lib.index.live_count == 11
         searcher = Searcher(lib, app.embedder_for(lib))
         hit = searcher.by_images([photo_folder / "renamed.jpg"], k=1)[0]
@@ -261,3 +263,93 @@ def test_a_model_that_cannot_take_thumbnails_falls_back_with_a_notice(app, libra
         descriptor = app.descriptor_for(lib)  # the default asks for 128 px thumbnails
     assert descriptor.config.thumb == 0 and descriptor.config.pooling == "gem"
     assert any("thumbnails" not in n and "cannot use" in n for n in notices)
+
+
+# -- missing is not deleted ---------------------------------------------------------------
+def _two_folder_library(app, tmp_path, classifier_model):
+    root = tmp_path / "lib"
+    for sub, start in (("a", 0), ("b", 30)):
+        (root / sub).mkdir(parents=True)
+        for i in range(start, start + 6):
+            save_jpeg(make_photo(i), root / sub / f"p{i:02d}.jpg")
+    app.libraries.create("two", [str(root)], model=app.model_spec(classifier_model).describe())
+    return root
+
+
+def _index_two(app):
+    with app.libraries.open("two", write=True) as lib:
+        return index_library(lib, app.embedder_for(lib))
+
+
+def test_a_folder_away_for_one_scan_keeps_its_vectors(app, tmp_path, classifier_model):
+    root = _two_folder_library(app, tmp_path, classifier_model)
+    assert _index_two(app).embedded == 12
+    os.rename(root / "b", tmp_path / "b-away")
+    (root / "b").mkdir()  # what an unmounted drive leaves: an empty mount point
+    s = _index_two(app)
+    assert (s.missing, s.removed, s.embedded) == (6, 0, 0)
+    with app.libraries.open("two") as lib:
+        assert lib.catalog.counts()["missing"] == 6 and lib.index.live_count == 6
+        hits = Searcher(lib, app.embedder_for(lib)).by_images([tmp_path / "b-away" / "p31.jpg"], k=20)
+        assert hits and all("/b/" not in h.path for h in hits)  # missing photos are never results
+        labelled = {pid for pid, _, _ in lib.catalog.photos_with_classes(range(1000))}
+        in_b = {lib.catalog.photo_by_path(str(root / "b" / f"p{i}.jpg")).id for i in range(30, 36)}
+        assert labelled and not labelled & in_b  # nor keyword results
+    (root / "b").rmdir()
+    os.rename(tmp_path / "b-away", root / "b")
+    s = _index_two(app)
+    assert (s.returned, s.embedded, s.missing) == (6, 0, 0)  # back, without embedding
+    with app.libraries.open("two") as lib:
+        assert lib.catalog.counts()["missing"] == 0 and lib.index.live_count == 12
+        hit = Searcher(lib, app.embedder_for(lib)).by_images([root / "b" / "p31.jpg"], k=1)[0]
+        assert hit.path == str(root / "b" / "p31.jpg") and hit.score > 0.99
+
+
+def test_an_unreadable_folder_is_a_problem_never_a_deletion(app, tmp_path, classifier_model, monkeypatch):
+    root = _two_folder_library(app, tmp_path, classifier_model)
+    _index_two(app)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path) == str(root / "b"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    s = _index_two(app)
+    assert s.missing == 6 and s.removed == 0
+    assert any(str(root / "b") == p and "Permission denied" in r for p, r in s.problems)
+    monkeypatch.undo()
+    s = _index_two(app)
+    assert (s.returned, s.embedded) == (6, 0)
+
+
+def test_a_missing_photo_found_elsewhere_comes_back_by_content(app, tmp_path, classifier_model):
+    root = _two_folder_library(app, tmp_path, classifier_model)
+    _index_two(app)
+    os.rename(root / "a" / "p01.jpg", tmp_path / "p01-away.jpg")
+    assert _index_two(app).missing == 1
+    os.rename(tmp_path / "p01-away.jpg", root / "b" / "renamed.jpg")
+    s = _index_two(app)
+    assert (s.returned, s.moved, s.embedded, s.added) == (1, 1, 0, 0)
+
+
+def test_only_the_user_forgets_missing_photos(app, tmp_path, classifier_model):
+    root = _two_folder_library(app, tmp_path, classifier_model)
+    _index_two(app)
+    shutil.rmtree(root / "a")
+    _index_two(app)
+    _index_two(app)  # a second scan forgets nothing either
+    with app.libraries.open("two", write=True) as lib:
+        assert lib.catalog.counts()["missing"] == 6 and lib.catalog.vector_count() == 12
+        assert lib.forget_missing() == 6
+        assert lib.catalog.counts()["missing"] == 0 and lib.catalog.vector_count() == 6
+        assert lib.index.live_count == 6
+
+
+def test_removing_a_folder_from_the_library_forgets_its_photos(app, tmp_path, classifier_model):
+    root = _two_folder_library(app, tmp_path, classifier_model)
+    _index_two(app)
+    app.libraries.set_folders("two", [str(root / "a")])
+    s = _index_two(app)
+    assert (s.removed, s.missing) == (6, 0)

@@ -96,12 +96,16 @@ def test_rescan_sees_new_changed_moved_and_gone(tmp_path):
     assert result.unchanged == 1
 
 
-def test_files_under_a_missing_root_are_not_forgotten(tmp_path):
+def test_files_under_a_missing_root_are_gone_not_removed(tmp_path):
     folder = tmp_path / "usb"
     folder.mkdir()
     save_jpeg(make_photo(1), folder / "a.jpg")
     cat = _catalog_from(tmp_path, folder)
     shutil.rmtree(folder)
     result = scan([str(folder)], cat.known())
-    assert result.gone == []
+    # gone: the indexer keeps them as missing; removed would forget them
+    assert len(result.gone) == 1 and result.removed == []
     assert "missing" in result.problems[0][1]
+    # a folder the user took out of the library is another matter
+    result = scan([str(tmp_path / "elsewhere")], cat.known())
+    assert result.gone == [] and len(result.removed) == 1

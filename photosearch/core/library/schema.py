@@ -1,0 +1,52 @@
+"""The catalog's tables, the photo statuses, and the ordered migrations between versions."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+# MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
+# moved-away folder). The photo keeps its vector and labels, is left out of every result,
+# and comes back without embedding when its file is seen again; only the user forgets it.
+PENDING, INDEXED, FAILED, MISSING = 0, 1, 2, 3
+STATUS_NAMES = {PENDING: "pending", INDEXED: "indexed", FAILED: "failed", MISSING: "missing"}
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photos(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT,
+    status INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    width INTEGER,
+    height INTEGER,
+    indexed_at REAL,
+    missing_since REAL
+);
+CREATE INDEX IF NOT EXISTS photos_status ON photos(status);
+CREATE INDEX IF NOT EXISTS photos_size ON photos(size);
+CREATE TABLE IF NOT EXISTS vectors(
+    photo_id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    vec BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
+CREATE TABLE IF NOT EXISTS tombstones(photo_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS labels(
+    photo_id INTEGER NOT NULL,
+    class INTEGER NOT NULL,
+    prob REAL NOT NULL,
+    PRIMARY KEY(photo_id, class)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS labels_class ON labels(class, prob);
+CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+"""
+
+# Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
+# transaction with the version bump. A catalog newer than SCHEMA_VERSION is refused
+# before anything is written to it.
+MIGRATIONS: dict[int, list[str]] = {
+    1: ["ALTER TABLE photos ADD COLUMN missing_since REAL"],
+}
