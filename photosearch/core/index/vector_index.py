@@ -12,41 +12,19 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import hnswlib
 import numpy as np
 
-from ..config import load_dataclass
 from ..fsutil import read_json, save_atomic, write_json_atomic
 from ..library.catalog import Catalog
+from .params import AUTO_REDUCE_AT, REDUCED_DIM, IndexParams
+
+__all__ = ["AUTO_REDUCE_AT", "REDUCED_DIM", "IndexParams", "VectorIndex"]
 from .projection import Projection
 from .whitening import Whitening, WhiteningSpec
-
-# Above this many photos the index holds PCA-reduced vectors (exact scores come from
-# the stored full vectors): memory and speed stay flat as a library grows to millions.
-AUTO_REDUCE_AT = 100_000
-REDUCED_DIM = 256
-
-
-@dataclass(frozen=True)
-class IndexParams:
-    M: int = 16
-    ef_construction: int = 200
-    ef_search: int = 96
-    index_dim: int = 0  # 0: automatic (full dimension below AUTO_REDUCE_AT photos)
-    rerank: int = 150  # candidates re-scored with full vectors when the index is reduced
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> IndexParams:
-        return load_dataclass(cls, d, "the index settings")
-
 
 FULL_CRC_LIMIT = 256 * 2**20
 _SAMPLES, _SAMPLE = 512, 1 << 16
@@ -342,8 +320,7 @@ class VectorIndex:
                 "params": self.params.to_dict(),
             }
         write_json_atomic(self.state_file, state)
-        # tombstones the saved index already reflects are no longer needed
-        catalog.prune_tombstones(seq)
+        # tombstones are kept: a reader in another process may hold an index older than this one
 
     # -- changes -----------------------------------------------------------
     @property
@@ -391,6 +368,22 @@ class VectorIndex:
                         pass  # not in the index, or already deleted: replay is idempotent
             if seq is not None:
                 self.seq = max(self.seq, seq)
+
+    def live_ids(self) -> set[int]:
+        """The photo ids a search can return (a check for tests and diagnostics: O(n), and it
+        probes each label's deleted mark under the lock, as hnswlib has no direct way)."""
+        with self._lock:
+            if self._index is None:
+                return set()
+            live = set()
+            for label in self._index.get_ids_list():
+                try:
+                    self._index.unmark_deleted(label)
+                except RuntimeError:
+                    live.add(int(label))
+                else:
+                    self._index.mark_deleted(label)
+            return live
 
     def note_seq(self, seq: int) -> None:
         with self._lock:

@@ -314,10 +314,6 @@ class Catalog:
     def tombstones_since(self, seq: int) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT photo_id FROM tombstones WHERE seq > ?", (seq,))]
 
-    def prune_tombstones(self, upto_seq: int) -> None:
-        with self.transaction() as c:
-            c.execute("DELETE FROM tombstones WHERE seq <= ?", (upto_seq,))
-
     def vectors(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """Stored vectors of the given photos (those that have one), in the given order."""
         ids = [int(i) for i in ids]

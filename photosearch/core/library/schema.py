@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS vectors(
     vec BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
+-- one row per photo id that left the index, until it gets a vector again: never pruned,
+-- since a reader in another process may replay from any older point (ids are never reused)
 CREATE TABLE IF NOT EXISTS tombstones(photo_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
 CREATE TABLE IF NOT EXISTS labels(
     photo_id INTEGER NOT NULL,
     class INTEGER NOT NULL,
@@ -48,5 +51,6 @@ CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT 
 # transaction with the version bump. A catalog newer than SCHEMA_VERSION is refused
 # before anything is written to it.
 MIGRATIONS: dict[int, list[str]] = {
-    1: ["ALTER TABLE photos ADD COLUMN missing_since REAL"],
+    1: ["ALTER TABLE photos ADD COLUMN missing_since REAL",
+        "CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq)"],
 }
