@@ -268,7 +268,7 @@ def test_full_disk_while_saving_keeps_the_previous_index(app, lib_app, photo_fol
 
     monkeypatch.setattr(fsutil, "replacing", no_space)
     monkeypatch.setattr(vectors, "save_atomic", lambda path, save: no_space(path))
-    with pytest.raises(StorageError, match="No space left"):
+    with pytest.raises(StorageError, match="disk is full"):
         _index(app)
     monkeypatch.undo()
     with app.libraries.open("lib") as lib:

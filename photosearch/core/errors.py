@@ -44,3 +44,26 @@ class StorageError(PhotosearchError):
 
 class ConfigError(PhotosearchError, ValueError):
     """A settings file holds an unknown key or a value of the wrong type."""
+
+
+def storage_error(what: str, exc: BaseException) -> StorageError:
+    """A StorageError that says what happened to `what` (a library's storage, a model folder):
+    only a full disk or quota asks for space; read-only, permission and I/O errors say so."""
+    import errno
+    import sqlite3
+
+    code = getattr(exc, "errno", None)
+    sqlite_code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    primary = sqlite_code & 0xFF if isinstance(sqlite_code, int) else None
+    text = str(exc).lower()
+    if code in (errno.ENOSPC, errno.EDQUOT) or primary == 13 or "disk is full" in text:
+        problem = "the disk is full (or your quota is used up): free some space and try again"
+    elif code == errno.EROFS or primary == 8 or "readonly" in text or "read-only" in text:
+        problem = "the disk is read-only: make it writable, or move photosearch's data folder (PHOTOSEARCH_HOME)"
+    elif code in (errno.EACCES, errno.EPERM) or primary == 3:
+        problem = "permission denied: photosearch may not write there"
+    elif code == errno.EIO or primary == 10 or "i/o error" in text:
+        problem = "an input/output error: the disk may be failing or was disconnected"
+    else:
+        problem = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return StorageError(f"cannot write to {what}: {problem}. What was done before is kept")

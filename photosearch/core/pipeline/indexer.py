@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LibraryIncompatible, StorageError
+from ..errors import LibraryIncompatible, storage_error
 from ..index.vector_index import VectorIndex
 from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
@@ -114,10 +114,14 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
         return out
     try:
         decoded = decode(data, min_side=descriptor.min_side)
-        out.tensor = descriptor.prepare(decoded.image)
-        out.width, out.height = decoded.width, decoded.height
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
+        return out
+    # Preparing the model input is our code: an exception here is a bug, not the file's
+    # fault. It stops indexing (raised again by the future) and the photo stays pending,
+    # so a fixed photosearch indexes it instead of it being recorded as unreadable.
+    out.tensor = descriptor.prepare(decoded.image)
+    out.width, out.height = decoded.width, decoded.height
     return out
 
 
@@ -186,11 +190,7 @@ def index_library(library: Library, model: Embedder | Descriptor, **kwargs: Any)
     try:
         return _index_library(library, as_descriptor(model), **kwargs)
     except (sqlite3.DatabaseError, OSError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise StorageError(
-            f"cannot write to the storage of library {library.name!r} ({reason}); "
-            "what was indexed before is kept; free some space and index again"
-        ) from exc
+        raise storage_error(f"the storage of library {library.name!r}", exc) from exc
 
 
 def _index_library(

@@ -353,3 +353,75 @@ def test_removing_a_folder_from_the_library_forgets_its_photos(app, tmp_path, cl
     app.libraries.set_folders("two", [str(root / "a")])
     s = _index_two(app)
     assert (s.removed, s.missing) == (6, 0)
+
+
+# -- bugs are not blamed on files ---------------------------------------------------------
+def test_a_bug_in_preparing_a_photo_stops_indexing_and_leaves_it_pending(app, library, photo_folder,
+                                                                         monkeypatch):
+    from photosearch.core.vision.descriptor import Descriptor
+
+    real = Descriptor.prepare
+    target = str(photo_folder / "photo_05.jpg")
+    seen = []
+
+    def prepare(self, image):
+        seen.append(image.size)
+        if len(seen) == 3:
+            raise ZeroDivisionError("a bug in our preprocessing")
+        return real(self, image)
+
+    monkeypatch.setattr(Descriptor, "prepare", prepare)
+    with pytest.raises(ZeroDivisionError), app.libraries.open(library, write=True) as lib:
+        index_library(lib, app.embedder_for(lib), workers=1)
+    with app.libraries.open(library) as lib:
+        counts = lib.catalog.counts()
+        assert counts["failed"] == 0 and counts["pending"] >= 1  # nothing blamed on a file
+        assert lib.catalog.errors() == []
+    monkeypatch.setattr(Descriptor, "prepare", real)  # the fixed version
+    s = _index(app)
+    assert s.failed == 0
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.counts()["indexed"] == 12 and lib.catalog.photo_by_path(target).status == INDEXED
+
+
+def test_a_model_failure_is_a_bug_report_and_loses_nothing(app, library, photo_folder, monkeypatch):
+    from photosearch.core.vision.embedder import Embedder
+
+    _index(app)
+    save_jpeg(make_photo(77), photo_folder / "new.jpg")
+    monkeypatch.setattr(Embedder, "embed", lambda self, *a, **k: (_ for _ in ()).throw(RuntimeError("ORT")))
+    with pytest.raises(RuntimeError), app.libraries.open(library, write=True) as lib:
+        index_library(lib, app.embedder_for(lib))
+    monkeypatch.undo()
+    with app.libraries.open(library) as lib:
+        assert lib.catalog.counts()["pending"] == 1 and lib.catalog.counts()["indexed"] == 12
+
+
+@pytest.mark.parametrize("exc, says, never", [
+    (OSError(28, "No space left on device"), "free some space", "read-only"),
+    (OSError(122, "Disk quota exceeded"), "free some space", "read-only"),
+    (OSError(30, "Read-only file system"), "read-only", "free some space"),
+    (OSError(13, "Permission denied"), "permission denied", "free some space"),
+    (OSError(5, "Input/output error"), "input/output error", "free some space"),
+])
+def test_storage_errors_say_what_happened(app, library, photo_folder, monkeypatch, exc, says, never):
+    from photosearch.core.errors import StorageError
+    from photosearch.core.library.catalog import Catalog
+
+    def store(self, indexed, failed):
+        raise exc
+
+    monkeypatch.setattr(Catalog, "store", store)
+    with pytest.raises(StorageError) as info, app.libraries.open(library, write=True) as lib:
+        index_library(lib, app.embedder_for(lib))
+    assert says in str(info.value) and never not in str(info.value)
+
+
+def test_sqlite_storage_errors_are_classified_too():
+    import sqlite3
+
+    from photosearch.core.errors import storage_error
+
+    assert "free some space" in str(storage_error("x", sqlite3.OperationalError("database or disk is full")))
+    assert "read-only" in str(storage_error("x", sqlite3.OperationalError("attempt to write a readonly database")))
+    assert "input/output" in str(storage_error("x", sqlite3.OperationalError("disk I/O error")))
