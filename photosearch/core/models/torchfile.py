@@ -186,8 +186,10 @@ def load_state_dict(path: str | Path) -> dict[str, Any]:
                 state = _load_legacy(f, path.stat().st_size)
     except ModelError:
         raise
-    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, ValueError, OSError) as exc:
-        raise ModelError(f"cannot read weights from {path.name}: {exc}") from exc
+    except MemoryError as exc:
+        raise ModelError(f"cannot read weights from {path.name}: it asks for more memory than there is") from exc
+    except Exception as exc:  # a damaged or crafted file can break the zip, pickle or struct readers anywhere
+        raise ModelError(f"cannot read weights from {path.name}: {type(exc).__name__}: {exc}") from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

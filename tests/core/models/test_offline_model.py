@@ -150,3 +150,77 @@ def test_built_model_knows_cats_and_coffee(built_model, shared, tmp_path):
     top5 = np.argsort(-out.logits, axis=1)[:, :5]
     assert set(top5[0]) & {281, 282, 283, 284, 285}
     assert set(top5[1]) & {967, 968}
+
+
+# -- hostile weights files: fuzzed ----------------------------------------------------------
+def _zip_pth(fake_torch, offset, size, stride, storage: np.ndarray) -> bytes:
+    class _Storage:
+        pass
+
+    class _Tensor:
+        def __reduce__(self):
+            return (sys.modules["torch._utils"]._rebuild_tensor_v2,
+                    (_Storage(), offset, size, stride, False, collections.OrderedDict()))
+
+    class _Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, _Storage):
+                return ("storage", fake_torch.FloatStorage, "0", "cpu", len(storage))
+            return None
+
+    pkl = io.BytesIO()
+    _Pickler(pkl).dump(collections.OrderedDict(w=_Tensor()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("archive/data.pkl", pkl.getvalue())
+        z.writestr("archive/data/0", storage.tobytes())
+    return out.getvalue()
+
+
+def test_crafted_tensor_metadata_never_reads_outside_its_storage(tmp_path, fake_torch):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    big = st.one_of(st.integers(-3, 40), st.integers(-(2**62), 2**62))
+    path = tmp_path / "fuzz.pth"
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(n=st.integers(0, 24), offset=big, dims=st.lists(st.tuples(big, big), max_size=3))
+    def check(n, offset, dims):
+        storage = np.arange(n, dtype=np.float32) + 1.0
+        size, stride = tuple(d[0] for d in dims), tuple(d[1] for d in dims)
+        path.write_bytes(_zip_pth(fake_torch, offset, size, stride, storage))
+        try:
+            loaded = torchfile.load_state_dict(path)["w"]
+        except ModelError:
+            return  # a clear refusal
+        assert loaded.shape == size
+        for idx in np.ndindex(*size):
+            pos = offset + sum(i * s for i, s in zip(idx, stride))
+            assert 0 <= pos < n and loaded[idx] == storage[pos]  # every value read from inside
+
+    check()
+
+
+def test_mutated_weights_files_give_a_clear_error_or_a_sound_result(tmp_path, fake_torch):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    good = _zip_pth(fake_torch, 0, (3, 4), (4, 1), np.arange(12, dtype=np.float32))
+    path = tmp_path / "mutated.pth"
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(flips=st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(1, 255)), min_size=1, max_size=8),
+           cut=st.integers(0, len(good)))
+    def check(flips, cut):
+        data = bytearray(good)
+        for pos, x in flips:
+            data[pos] ^= x
+        path.write_bytes(bytes(data[:cut] if cut < len(good) // 2 else data))
+        try:
+            state = torchfile.load_state_dict(path)
+        except ModelError:
+            return
+        assert isinstance(state, dict)
+
+    check()
