@@ -35,10 +35,8 @@ def test_descriptor_settings_checked_and_retired_keys_at_default_accepted():
         DescriptorConfig.from_dict({"pooling": "gem", "scales": ["big"]})
     with pytest.raises(ConfigError, match="pooling"):
         DescriptorConfig.from_dict({"pooling": "max"})
-    # written by an early version that had a hybrid score (always False when kept)
-    assert DescriptorConfig.from_dict({"pooling": "gem", "hybrid": False}).pooling == "gem"
-    with pytest.raises(ConfigError, match="hybrid"):
-        DescriptorConfig.from_dict({"pooling": "gem", "hybrid": True})
+    with pytest.raises(ConfigError, match="hybrid"):  # retired: only library.json's migration drops it
+        DescriptorConfig.from_dict({"pooling": "gem", "hybrid": False})
 
 
 def test_library_json_checked_and_newer_versions_refused():
@@ -50,6 +48,11 @@ def test_library_json_checked_and_newer_versions_refused():
         LibraryConfig.from_dict({**good, "colour": "red"})
     with pytest.raises(LibraryIncompatible, match="newer photosearch"):
         LibraryConfig.from_dict({**good, "version": 99, "colour": "red"})
+    # version 1 (session 1's libraries) recorded a retired descriptor key; the migration drops it
+    old = {**good, "version": 1, "descriptor": {"pooling": "gem", "hybrid": False}}
+    migrated = LibraryConfig.from_dict(old)
+    assert migrated.version == 2 and migrated.descriptor == {"pooling": "gem"}
+    assert old["descriptor"] == {"pooling": "gem", "hybrid": False}  # the input is not changed
 
 
 def test_a_damaged_library_json_is_reported_not_a_traceback(app, photo_folder):

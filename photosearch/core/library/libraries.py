@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import load_dataclass
-from ..errors import FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
+from ..errors import ConfigError, FolderError, LibraryExists, LibraryIncompatible, LibraryNotFound, PhotosearchError
 from ..fsutil import read_json, write_json_atomic
 from ..index.vector_index import IndexParams, VectorIndex
 from ..vision.descriptor import CONFIGS, DescriptorConfig
@@ -32,7 +33,20 @@ from .catalog import SCHEMA_VERSION, Catalog
 from .lock import WriterLock
 from .paths import AppDirs
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+
+
+def _drop_retired_descriptor_keys(d: dict[str, Any]) -> None:
+    """v1 -> v2: early libraries recorded a 'hybrid' score setting, always off; it is gone."""
+    descriptor = d.get("descriptor")
+    if isinstance(descriptor, dict) and descriptor.get("hybrid") is False:
+        del descriptor["hybrid"]
+
+
+# Ordered migrations of library.json: CONFIG_MIGRATIONS[v] turns version v into v + 1.
+CONFIG_MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {
+    1: _drop_retired_descriptor_keys,
+}
 _NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
 
 
@@ -57,11 +71,19 @@ class LibraryConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LibraryConfig:
         version = d.get("version", 1)
-        if isinstance(version, int) and version > CONFIG_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ConfigError(f"library.json: version {version!r} is not a version")
+        if version > CONFIG_VERSION:
             raise LibraryIncompatible(
-                f"library {d.get('name')!r} was written by a newer photosearch; update photosearch to open it"
+                f"library {d.get('name')!r} was written by a newer photosearch (library.json version {version}, "
+                f"this one knows {CONFIG_VERSION}); update photosearch to open it"
             )
-        return load_dataclass(cls, d, "library.json")
+        migrated = json.loads(json.dumps(dict(d)))  # a deep copy: the caller's dict is not changed
+        while version < CONFIG_VERSION:
+            CONFIG_MIGRATIONS[version](migrated)
+            version += 1
+        migrated["version"] = version
+        return load_dataclass(cls, migrated, "library.json")
 
 
 def check_name(name: str) -> str:
@@ -97,6 +119,8 @@ class Library:
             self.catalog = self._open_catalog()
             if int(self.catalog.meta("schema") or 1) > SCHEMA_VERSION:
                 raise LibraryIncompatible(f"library {config.name!r} was written by a newer photosearch")
+            if writable and read_json(self.config_file, default={}).get("version") != config.version:
+                self.save_config()  # library.json was migrated in memory: write it in today's format
         except BaseException:
             self._lock.release()
             raise

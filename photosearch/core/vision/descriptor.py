@@ -31,7 +31,6 @@ from ..models.spec import ModelSpec
 from .embedder import Embedder, Embedding, l2_normalise
 
 POOLINGS = ("avg", "gem", "rmac")
-_RETIRED: dict[str, object] = {"hybrid": False}
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,6 @@ class DescriptorConfig:
     def from_dict(cls, d: Mapping[str, Any] | None) -> DescriptorConfig:
         if not d:
             return DEFAULT
-        # retired settings that were written at their default value mean nothing now
-        d = {k: v for k, v in d.items() if not (k in _RETIRED and v == _RETIRED[k])}
         return load_dataclass(cls, d, "the descriptor settings")
 
 
