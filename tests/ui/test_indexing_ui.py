@@ -26,19 +26,26 @@ def library(app, big_folder, classifier_model):
 def test_worker_emits_progress_and_finishes_while_the_gui_keeps_running(qtbot, app, library):
     controller = IndexController()
     controller.worker.throttle = 0.0
-    ticks = []
-    timer = QTimer(interval=5)
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start()
-    progress = []
-    controller.progress.connect(progress.append)
+    progress, during = [], []
+
+    def on_progress(p):
+        progress.append(p)
+        if p.phase == "indexing" and not during:
+            # hold the worker mid-run, and ask the GUI thread's event loop for a turn
+            controller.set_paused(True)
+            QTimer.singleShot(0, lambda: during.append((controller.running, controller.worker.stopped.is_set())))
+
+    controller.progress.connect(on_progress)
+    controller.start(app, library)
+    qtbot.waitUntil(lambda: bool(during), timeout=60000)
+    assert during == [(True, False)]  # the event loop turned while indexing was still under way
     with qtbot.waitSignal(controller.finished, timeout=60000) as blocker:
-        controller.start(app, library)
-    timer.stop()
+        controller.set_paused(False)
     summary = blocker.args[0]
     assert summary.embedded == 80 and not summary.cancelled
-    assert any(p.phase == "indexing" for p in progress)
-    assert len(ticks) >= 3  # the GUI thread's event loop kept turning
+    assert [p.done for p in progress if p.phase == "indexing"] == sorted(p.done for p in progress
+                                                                         if p.phase == "indexing")
+    assert progress[-1].phase == "done" and progress[-1].done == 80
     controller.shutdown()
     library.close()
 
