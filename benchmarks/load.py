@@ -1,25 +1,62 @@
-"""Load: index a library of 20,000 generated files while another thread searches nonstop.
+"""Soak: index 20,000 photos while another process searches nonstop, a subfolder goes away
+and comes back, and the disk fills up and is freed. Nothing computed may be lost.
 
-Reports the search latency (p50/p95) during indexing, how many searches answered or
-failed, and checks at the end that every file is indexed and the library is consistent.
-Uses the real EfficientNet-Lite0 model from ../shared (or --model).
+    sudo-less machines: the disk-full phase needs a tmpfs (mount) and is skipped without one.
+    python benchmarks/load.py [--n 20000] [--model FILE]
 
-    python benchmarks/load.py [--n 20000]
+The writer is `photosearch index` in a subprocess (as a user runs it); the reader is another
+process that refreshes and searches in a loop, as the app does while another process indexes.
+Reported: queries answered and failed, photos embedded twice, vectors lost (must be 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
-from _common import out_dir, shared_dir
+from _common import REPO, out_dir, shared_dir
+
+READER = r"""
+import json, random, sys, time
+from pathlib import Path
+from photosearch.core.app import App
+from photosearch.core.search import Searcher
+from photosearch.core.errors import PhotosearchError
+
+stop_file, queries = Path(sys.argv[1]), sys.argv[2:]
+app, answered, errors, lib, similar_to = App(device="cpu"), 0, [], None, []
+rng = random.Random(0)
+while not stop_file.exists():
+    try:
+        if lib is None:
+            lib = app.libraries.open("soak", write=False)
+            if not lib.config.dim:
+                lib.close(); lib = None; time.sleep(0.2); continue
+            searcher = Searcher(lib, app.descriptor_for(lib))
+        lib.refresh()
+        if answered % 2:
+            searcher.by_images([rng.choice(queries)], k=20)
+        else:
+            if answered % 100 == 0:
+                similar_to = sorted(lib.index.live_ids())[:1]
+            if similar_to:
+                searcher.by_photos(similar_to, k=20)
+        answered += 1
+    except PhotosearchError as exc:  # a clear message, e.g. a photo forgotten meanwhile
+        errors.append(type(exc).__name__ + ": " + str(exc)[:120])
+    except Exception as exc:
+        errors.append("BUG " + type(exc).__name__ + ": " + str(exc)[:120])
+print(json.dumps({"answered": answered, "errors": errors}))
+"""
 
 
 def _make(args):
@@ -32,6 +69,44 @@ def _make(args):
         save_jpeg(make_photo(i, (320, 240)), path, quality=85)
 
 
+def _db(home: Path) -> sqlite3.Connection:
+    path = home / "data" / "libraries" / "soak" / "catalog.sqlite"
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def _committed_since(home: Path, t: float) -> int:
+    try:
+        with _db(home) as db:
+            return db.execute("SELECT COUNT(*) FROM photos WHERE indexed_at > ?", (t,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _vector_ids(home: Path) -> set[int]:
+    with _db(home) as db:
+        return {r[0] for r in db.execute("SELECT photo_id FROM vectors")}
+
+
+def _mount_tmpfs(path: Path, size_mb: int) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}M", "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    return proc.returncode == 0
+
+
+def _fill(path: Path) -> Path:
+    ballast = path / "ballast"
+    free = shutil.disk_usage(path).free
+    with open(ballast, "wb") as f:
+        chunk = b"\0" * (1 << 20)
+        try:
+            for _ in range(free // len(chunk) + 1):
+                f.write(chunk)
+        except OSError:
+            pass  # full: that is the point
+    return ballast
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000)
@@ -41,64 +116,84 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     with Pool(2) as pool:
         pool.map(_make, [(i, str(folder)) for i in range(args.n)], chunksize=200)
-
-    from photosearch.core.app import App
-    from photosearch.core.library.paths import app_dirs
-    from photosearch.core.pipeline.indexer import index_library
-    from photosearch.core.search import Searcher
-
     model = args.model or str(shared_dir() / "models" / "efficientnet_lite0_fp32.onnx")
-    home = Path(tempfile.mkdtemp(prefix="ps-load-"))
+
+    home = Path(tempfile.mkdtemp(prefix="ps-soak-"))
+    tmpfs = _mount_tmpfs(home, 1200)
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO))
+    cli = [sys.executable, "-m", "photosearch"]
+    away_name = f"{min(5, args.n // 1000 - 1):02d}"
+    away, parked = folder / away_name, folder.parent / f"parked-{away_name}"
+    if parked.exists():  # a previous run stopped half-way
+        shutil.move(str(parked), str(away))
     try:
-        app = App(dirs=app_dirs(home), device="cpu")
-        app.libraries.create("load", [str(folder)], model=app.model_spec(model).describe())
-        queries = sorted(folder.rglob("*.jpg"))[:50]
-        latencies, failures, stop = [], [], threading.Event()
-        with app.libraries.open("load", write=True) as lib:
-            embedder = app.embedder_for(lib)
+        subprocess.run([*cli, "library", "create", "soak", str(folder), "--model", model], env=env, check=True,
+                       capture_output=True)
+        stop_file = home / "stop-reader"
+        queries = [str(p) for p in sorted(folder.rglob("*.jpg"))[::997] if p.parent != away]
+        reader = subprocess.Popen([sys.executable, "-c", READER, str(stop_file), *queries], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        committed, ever, runs, t_start = 0, set(), [], time.time()
 
-            def searching():
-                searcher = Searcher(lib, embedder)
-                i = 0
-                while not stop.is_set():
-                    if lib.index is None:
-                        time.sleep(0.01)
-                        continue
-                    t = time.perf_counter()
-                    try:
-                        if i % 2:
-                            searcher.by_images([queries[i % len(queries)]], k=50)
-                        else:
-                            ids = [int(x) for x in lib.index.query(np.ones(lib.config.dim), 1)[0]]
-                            if ids:
-                                searcher.by_photos(ids, k=50)
-                        latencies.append((i % 2, time.perf_counter() - t))
-                    except Exception as exc:
-                        failures.append(repr(exc))
-                    i += 1
+        def writer(events=()):
+            nonlocal committed, ever
+            started = time.time()
+            proc = subprocess.Popen([*cli, "index", "soak"], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            pending = list(events)
+            while proc.poll() is None:
+                done = _committed_since(home, started)
+                while pending and done >= pending[0][0]:
+                    pending.pop(0)[1]()
+                time.sleep(0.2)
+            out, err = proc.communicate()
+            n = _committed_since(home, started)
+            committed += n
+            ever |= _vector_ids(home)
+            said = [line for line in (out + err).splitlines() if line.startswith(("library ", "photosearch:"))]
+            runs.append((proc.returncode, n, said[-1:] or [""]))
+            return proc.returncode
 
-            thread = threading.Thread(target=searching)
-            thread.start()
-            t0 = time.perf_counter()
-            summary = index_library(lib, embedder)
-            seconds = time.perf_counter() - t0
-            stop.set()
-            thread.join()
-            counts = lib.catalog.counts()
-            consistent = lib.index.live_count == lib.catalog.vector_count() == counts["indexed"]
-        by_image = np.array([t for kind, t in latencies if kind == 1]) * 1000
-        by_photo = np.array([t for kind, t in latencies if kind == 0]) * 1000
-        print(f"indexed {summary.embedded:,} of {args.n:,} files in {seconds:.0f} s "
-              f"({summary.pipeline_rate:.0f} photos/s) while searching nonstop")
-        print(f"searches answered: {len(latencies):,}; failed: {len(failures)}")
-        print(f"  find similar (stored vector), k=50: p50 {np.percentile(by_photo, 50):.1f} ms, "
-              f"p95 {np.percentile(by_photo, 95):.1f} ms")
-        print(f"  search by image (decode + embed), k=50: p50 {np.percentile(by_image, 50):.1f} ms, "
-              f"p95 {np.percentile(by_image, 95):.1f} ms")
-        print(f"library afterwards: {counts['indexed']:,} indexed, {counts['pending']} pending, "
-              f"{counts['failed']} failed; catalog, vectors and index agree: {consistent}")
-        return 0 if consistent and not failures and counts["indexed"] == args.n else 1
+        ballast: list[Path] = []
+        events = [(args.n * 3 // 10, lambda: shutil.move(str(away), str(parked)))]
+        if tmpfs:
+            events.append((args.n * 5 // 10, lambda: ballast.append(_fill(home))))
+        writer(events)  # fails on the full disk (when there is a tmpfs), else finishes without the folder
+        for b in ballast:
+            b.unlink()
+        shutil.move(str(parked), str(away))
+        writer()  # resumes: the folder is back, the disk has room
+        writer()  # a no-change run: nothing may be embedded again
+        stop_file.touch()
+        reader_out, reader_err = reader.communicate(timeout=120)
+        try:
+            report = json.loads(reader_out.strip().splitlines()[-1])
+        except (json.JSONDecodeError, IndexError):
+            report = {"answered": 0, "errors": [f"the reader died: {reader_err[-500:]}"]}
+        final = _vector_ids(home)
+        with _db(home) as db:
+            counts = dict(db.execute("SELECT status, COUNT(*) FROM photos GROUP BY status").fetchall())
+        lost = len(ever - final)
+        twice = committed - args.n
+        bugs = [e for e in report["errors"] if e.startswith("BUG")]
+        print(f"soak: {args.n:,} photos, {len(runs)} writer runs in {time.time() - t_start:.0f} s; "
+              f"disk-full phase: {'yes (tmpfs)' if tmpfs else 'skipped (no tmpfs: mount needs root)'}")
+        for i, (rc, n, last) in enumerate(runs, 1):
+            print(f"  run {i}: exit {rc}, {n:,} photos committed; {last[0][:150]}")
+        print(f"queries answered: {report['answered']:,}; errors: {len(report['errors'])} "
+              f"(of which bugs: {len(bugs)})")
+        for e in report["errors"][:5]:
+            print(f"  {e}")
+        print(f"photos embedded twice: {twice}; vectors lost: {lost}")
+        print(f"library afterwards: {counts.get(1, 0):,} indexed, {counts.get(0, 0)} pending, "
+              f"{counts.get(2, 0)} failed, {counts.get(3, 0)} missing")
+        ok = lost == 0 and twice == 0 and not bugs and counts.get(1, 0) == args.n
+        return 0 if ok else 1
     finally:
+        if parked.exists():
+            shutil.move(str(parked), str(away))
+        if tmpfs:
+            subprocess.run(["umount", str(home)], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
 
