@@ -257,3 +257,26 @@ def test_default_descriptor_through_the_command_line(isolated_home, photo_folder
     assert hits["hits"][0]["path"] == str(photo_folder / "photo_03.jpg")
     out = run("index", "--descriptor", "avg", home=isolated_home, check=False)
     assert out.returncode == 1 and "--reindex" in out.stderr
+
+
+def test_missing_photos_are_kept_shown_and_forgotten_only_on_request(isolated_home, photo_folder, classifier_model,
+                                                                     tmp_path):
+    run("library", "create", "lib", photo_folder, "--model", classifier_model, home=isolated_home)
+    run("index", home=isolated_home)
+    away = tmp_path / "away"
+    away.mkdir()
+    for name in ("photo_01.jpg", "photo_02.jpg"):
+        (photo_folder / name).rename(away / name)
+    out = run("index", home=isolated_home).stdout
+    assert "2 missing" in out and "forget-missing" in out
+    assert "2 missing" in run("stats", home=isolated_home).stdout
+    for name in ("photo_01.jpg", "photo_02.jpg"):
+        (away / name).rename(photo_folder / name)
+    out = run("index", home=isolated_home).stdout
+    assert _embedded(out) == 0 and "2 back" in out
+    (photo_folder / "photo_03.jpg").unlink()
+    run("index", home=isolated_home)
+    out = run("library", "forget-missing", "lib", home=isolated_home).stdout
+    assert "forgot 1 missing photo" in out
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    assert stats["photos"]["missing"] == 0 and stats["photos"]["indexed"] == 11
