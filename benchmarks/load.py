@@ -193,7 +193,7 @@ def main() -> int:
         if parked.exists():
             shutil.move(str(parked), str(away))
         if tmpfs:
-            subprocess.run(["umount", str(home)], capture_output=True)
+            subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -171,3 +171,35 @@ def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+def save_dng(rgb: np.ndarray, path: Path, orientation: int = 1) -> Path:
+    """A camera RAW file (DNG, 12-bit RGGB mosaic of `rgb`) written with pidng, as LibRaw reads it."""
+    from pidng.core import RAW2DNG, DNGTags, Tag
+    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
+
+    h, w, _ = rgb.shape
+    mosaic = np.zeros((h, w), np.uint16)
+    v = rgb.astype(np.uint16) * 16
+    mosaic[0::2, 0::2] = v[0::2, 0::2, 0]
+    mosaic[0::2, 1::2] = v[0::2, 1::2, 1]
+    mosaic[1::2, 0::2] = v[1::2, 0::2, 1]
+    mosaic[1::2, 1::2] = v[1::2, 1::2, 2]
+    t = DNGTags()
+    for tag, value in ((Tag.ImageWidth, w), (Tag.ImageLength, h), (Tag.TileWidth, w), (Tag.TileLength, h),
+                       (Tag.Orientation, orientation), (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16),
+                       (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
+                       (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
+                       (Tag.BlackLevel, 0), (Tag.WhiteLevel, 4095),
+                       (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]]),
+                       (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
+                       (Tag.AsShotNeutral, [[1, 1], [1, 1], [1, 1]]), (Tag.Make, "Test"), (Tag.Model, "Cam"),
+                       (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2)):
+        t.set(tag, value)
+    converter = RAW2DNG()
+    converter.options(t, path=str(path.parent), compress=False)
+    converter.convert(mosaic, filename=path.stem)
+    written = path.parent / f"{path.stem}.dng"
+    if written != path:
+        written.rename(path)
+    return path

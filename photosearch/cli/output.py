@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import TextIO
@@ -81,4 +82,4 @@ def print_hits(hits: list[Hit], as_json: bool, query: object = None) -> None:
     if not hits:
         print("no similar photos found")
     for h in hits:
-        print(f"{h.score:6.3f}  {h.path}")
+        print(f"{h.score:6.3f}  {h.path}" + "".join(f"  (+ {os.path.basename(c)})" for c in h.companions))

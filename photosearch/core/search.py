@@ -22,9 +22,13 @@ class Hit:
     id: int
     path: str
     score: float  # cosine similarity, 1.0 = identical descriptor
+    companions: tuple[str, ...] = ()  # RAW files that go with this photo (same name, same folder)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "score": round(float(self.score), 5)}
+        d: dict[str, Any] = {"path": self.path, "score": round(float(self.score), 5)}
+        if self.companions:
+            d["companions"] = list(self.companions)
+        return d
 
 
 @dataclass
@@ -59,7 +63,8 @@ class Searcher:
         if not data:
             raise ImageError("the image file is empty")
         try:
-            return decode(data, min_side=self.descriptor.min_side).image
+            name = str(source) if isinstance(source, (str, Path)) else None
+            return decode(data, min_side=self.descriptor.min_side, name=name).image
         except ImageError as exc:
             name = f"{Path(source).name}: " if isinstance(source, (str, Path)) else ""
             raise ImageError(f"{name}{exc}") from exc
@@ -107,8 +112,14 @@ class Searcher:
                     best[i] = sc
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         paths = self.library.catalog.paths(i for i, _ in ranked[: k + 8])
-        hits = [Hit(i, paths[i], float(s)) for i, s in ranked if i in paths and s >= min_score]
-        return hits[:k]
+        hits = [Hit(i, paths[i], float(s)) for i, s in ranked if i in paths and s >= min_score][:k]
+        return self._with_companions(hits)
+
+    def _with_companions(self, hits: list[Hit]) -> list[Hit]:
+        found = self.library.catalog.companions_of(h.path for h in hits)
+        if not found:
+            return hits
+        return [Hit(h.id, h.path, h.score, tuple(found.get(h.path, ()))) for h in hits]
 
     def search_images(self, sources: Sequence[str | Path | bytes], k: int = 20,
                       min_score: float = -1.0) -> SearchResult:
@@ -151,7 +162,7 @@ class Searcher:
             score[photo_id] = min(1.0, score.get(photo_id, 0.0) + prob)
         ranked = sorted(((s, i) for i, s in score.items() if s >= min_score), reverse=True)[:k]
         paths = self.library.catalog.paths(i for _, i in ranked)
-        return [Hit(i, paths[i], s) for s, i in ranked if i in paths]
+        return self._with_companions([Hit(i, paths[i], s) for s, i in ranked if i in paths])
 
 
 def mean_vector(vectors: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html
 import os
 from collections.abc import Callable
 
@@ -94,7 +95,8 @@ class FoldersDialog(QDialog):
 class PreviewDialog(QDialog):
     """A larger view of one photo with its path, size, date and similarity."""
 
-    def __init__(self, path: str, score: float | None, parent: QWidget | None = None):
+    def __init__(self, path: str, score: float | None, parent: QWidget | None = None,
+                 companions: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(os.path.basename(path))
         screen = self.screen().availableGeometry() if self.screen() else None
@@ -120,7 +122,8 @@ class PreviewDialog(QDialog):
         except OSError:
             when, size = "unknown date", "file missing"
         similarity = f" · similarity {score:.3f}" if score is not None else ""
-        info.setText(f"<b>{path}</b><br>{dims} · {size} · {when}{similarity}")
+        also = "".join(f"<br>with the RAW file {html.escape(c)}" for c in companions or ())
+        info.setText(f"<b>{html.escape(path)}</b><br>{dims} · {size} · {when}{similarity}{also}")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

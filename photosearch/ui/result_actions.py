@@ -81,7 +81,7 @@ class ResultActions(QObject):
         QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(self.model.path_at(row))))
 
     def copy_paths(self, rows: list[int]) -> None:
-        QGuiApplication.clipboard().setText("\n".join(self.model.path_at(r) for r in rows))
+        QGuiApplication.clipboard().setText("\n".join(p for r in rows for p in self.model.files_at(r)))
 
     def copy_image(self, row: int) -> None:
         reader = QImageReader(self.model.path_at(row))
@@ -98,7 +98,8 @@ class ResultActions(QObject):
             self.preview_row(index.row())
 
     def preview_row(self, row: int) -> None:
-        PreviewDialog(self.model.path_at(row), self.model.score_at(row), self.grid).exec()
+        PreviewDialog(self.model.path_at(row), self.model.score_at(row), self.grid,
+                      companions=self.model.files_at(row)[1:]).exec()
 
     # -- trash: off the GUI thread ------------------------------------------------
     def trash_selected(self) -> None:
@@ -110,15 +111,22 @@ class ResultActions(QObject):
         lib = self.session.library
         if lib is None or not lib.writable:
             return
-        items = [(self.model.id_at(r), self.model.path_at(r)) for r in rows]
+        items = [(self.model.id_at(r), self.model.path_at(r), self.model.files_at(r)[1:]) for r in rows]
         if confirm:
             what = os.path.basename(items[0][1]) if len(items) == 1 else f"{len(items)} photos"
+            if any(c for _, _, c in items):
+                what += " (with their RAW files)"
             if QMessageBox.question(self.grid, "Move to trash", f"Move {what} to the trash?") != \
                     QMessageBox.StandardButton.Yes:
                 return
 
         def work() -> tuple[list[str], int]:
-            moved = [(i, p) for i, p in items if QFile.moveToTrash(p)]
+            moved = []
+            for i, path, companions in items:
+                if QFile.moveToTrash(path):
+                    moved.append((i, path))
+                    for companion in companions:  # the RAW goes with its JPEG
+                        QFile.moveToTrash(companion)
             lib.forget([i for i, _ in moved])
             return [p for _, p in moved], len(items) - len(moved)
 

@@ -200,3 +200,21 @@ def test_missing_photos_are_counted_and_forgotten_from_the_library_menu(qtbot, w
     with qtbot.waitSignal(window.libraries.missing_forgotten, timeout=10000) as blocker:
         window.libraries.forget_missing(confirm=False)
     assert blocker.args == [1] and window.library.catalog.counts()["missing"] == 0
+
+
+def test_a_raw_goes_with_its_jpeg_in_copy_and_trash(qtbot, window, photo_folder, monkeypatch):
+    from PySide6.QtCore import QFile
+
+    from photosearch.core.search import Hit
+
+    raw = str(photo_folder / "photo_01.dng")
+    jpeg = str(photo_folder / "photo_01.jpg")
+    photo_id = window.library.catalog.photo_by_path(jpeg).id
+    window.model.set_hits([Hit(photo_id, jpeg, 0.9, (raw,))])
+    window.result_actions.copy_paths([0])
+    assert QGuiApplication.clipboard().text().splitlines() == [jpeg, raw]
+    trashed = []
+    monkeypatch.setattr(QFile, "moveToTrash", staticmethod(lambda p: trashed.append(p) or True))
+    with qtbot.waitSignal(window.result_actions.trashed, timeout=20000):
+        window.result_actions.trash_rows([0], confirm=False)
+    assert trashed == [jpeg, raw]

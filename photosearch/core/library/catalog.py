@@ -220,7 +220,7 @@ class Catalog:
         return [r[0] for r in self.conn.execute("SELECT id FROM photos WHERE status=3 ORDER BY id")]
 
     @staticmethod
-    def _select_in(c: sqlite3.Connection, query: str, ids: list[int]) -> list[tuple[Any, ...]]:
+    def _select_in(c: sqlite3.Connection, query: str, ids: list[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
@@ -240,6 +240,21 @@ class Catalog:
             c.executemany("DELETE FROM photos WHERE id=?", params)
             c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had_vector])
         return len(ids)
+
+    def set_companions(self, companions: dict[str, list[str]]) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM companions")
+            c.executemany("INSERT OR REPLACE INTO companions VALUES(?, ?)",
+                          [(raw, photo) for photo, raws in companions.items() for raw in raws])
+
+    def companions_of(self, paths: Iterable[str]) -> dict[str, list[str]]:
+        """The RAW files that go with these photos (only photos that have some)."""
+        out: dict[str, list[str]] = {}
+        rows = self._select_in(self.conn, "SELECT photo_path, path FROM companions WHERE photo_path IN",
+                               list(paths))
+        for photo, raw in sorted(rows):
+            out.setdefault(photo, []).append(raw)
+        return out
 
     def set_scan_problems(self, problems: Iterable[tuple[str, str]]) -> None:
         with self.transaction() as c:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
 # moved-away folder). The photo keeps its vector and labels, is left out of every result,
@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS labels(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS labels_class ON labels(class, prob);
 CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+-- RAW files beside a JPEG/HEIC of the same name: the photo is the developed file, and these
+-- go with it (shown in its details, moved with it); replaced at every scan
+CREATE TABLE IF NOT EXISTS companions(path TEXT PRIMARY KEY, photo_path TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path);
 """
 
 # Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
@@ -53,4 +57,6 @@ CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT 
 MIGRATIONS: dict[int, list[str]] = {
     1: ["ALTER TABLE photos ADD COLUMN missing_since REAL",
         "CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq)"],
+    2: ["CREATE TABLE IF NOT EXISTS companions(path TEXT PRIMARY KEY, photo_path TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path)"],
 }

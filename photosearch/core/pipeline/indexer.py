@@ -113,7 +113,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
         out.error = "empty file"
         return out
     try:
-        decoded = decode(data, min_side=descriptor.min_side)
+        decoded = decode(data, min_side=descriptor.min_side, name=path)
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
         return out
@@ -237,6 +237,7 @@ def _index_library(
         catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
         catalog.mark_pending((i, f.size, f.mtime_ns) for i, f in result.changed)
         catalog.set_scan_problems(result.problems)
+        catalog.set_companions(result.companions)
         summary.added, summary.changed = len(result.new), len(result.changed)
         summary.moved = len(result.moved)
         summary.unchanged, summary.problems = result.unchanged, result.problems

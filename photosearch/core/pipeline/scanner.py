@@ -21,6 +21,14 @@ from dataclasses import dataclass, field
 
 from ..library.catalog import INDEXED, MISSING, Known
 from ..vision.imageio import is_image_name
+from ..vision.raw import is_raw_name
+
+# Folders that photo tools, NAS boxes and desktops fill with their own thumbnails and
+# trash: never photos of the user's, skipped even when hidden folders are indexed.
+TOOL_FOLDERS = frozenset({".thumbnails", "@eaDir", ".@__thumb", "@Recycle", "#recycle", "$RECYCLE.BIN",
+                          ".Trash", ".Trashes", ".fseventsd", ".Spotlight-V100", "lost+found",
+                          ".photostructure", ".dtrash"})
+TOOL_FOLDER_PREFIXES = (".Trash-",)
 
 FINGERPRINT_CHUNK = 64 * 1024
 
@@ -62,6 +70,8 @@ class ScanResult:
     returned: list[int] = field(default_factory=list)  # missing photos found again (moved ones too)
     unchanged: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # RAW files beside a JPEG/HEIC of the same name: one photo to a person (photo path -> RAW paths)
+    companions: dict[str, list[str]] = field(default_factory=dict)
     seen: int = 0
 
     @property
@@ -86,8 +96,11 @@ def walk(
     problems: list[tuple[str, str]],
     cancel: threading.Event | None = None,
     on_file: Callable[[int], None] | None = None,
+    companions: dict[str, list[str]] | None = None,
 ) -> dict[str, FileInfo]:
-    """Every image file under the roots, by path. Problems are appended, not raised."""
+    """Every photo under the roots, by path. Problems are appended, not raised. A RAW file
+    with a JPEG or HEIC of the same name beside it is not a photo of its own: it is put in
+    `companions` under that photo."""
     found: dict[str, FileInfo] = {}
     visited: set[tuple[int, int]] = set()
     stack: list[str] = []
@@ -115,8 +128,11 @@ def walk(
         except OSError as exc:
             problems.append((folder, f"cannot read folder: {exc.strerror or exc}"))
             continue
+        in_folder: dict[str, FileInfo] = {}
         for entry in entries:
             name = entry.name
+            if name in TOOL_FOLDERS or name.startswith(TOOL_FOLDER_PREFIXES):
+                continue
             if options.skip_hidden and name.startswith("."):
                 continue
             if options.exclude and _excluded(name, entry.path, options.exclude):
@@ -139,10 +155,28 @@ def walk(
             except UnicodeEncodeError:
                 problems.append((path.encode("utf-8", "replace").decode(), "file name is not valid UTF-8"))
                 continue
-            found[path] = FileInfo(path, est.st_size, est.st_mtime_ns)
+            in_folder[path] = FileInfo(path, est.st_size, est.st_mtime_ns)
+        _pair_raws(in_folder, companions)
+        for path, info in in_folder.items():
+            found[path] = info
             if on_file is not None and len(found) % 1000 == 0:
                 on_file(len(found))
     return found
+
+
+def _pair_raws(in_folder: dict[str, FileInfo], companions: dict[str, list[str]] | None) -> None:
+    """Take RAW files that have a developed sibling (same name, another extension) out of
+    `in_folder`, recording them as that sibling's companions."""
+    raws = [p for p in in_folder if is_raw_name(p)]
+    if not raws:
+        return
+    developed = {os.path.splitext(p)[0].lower(): p for p in in_folder if not is_raw_name(p)}
+    for path in raws:
+        sibling = developed.get(os.path.splitext(path)[0].lower())
+        if sibling is not None:
+            del in_folder[path]
+            if companions is not None:
+                companions.setdefault(sibling, []).append(path)
 
 
 def in_scope(path: str, roots: Iterable[str], options: ScanOptions) -> bool:
@@ -155,6 +189,8 @@ def in_scope(path: str, roots: Iterable[str], options: ScanOptions) -> bool:
         names = path[len(base) + 1:].split(os.sep)
         for name in names:
             current = current + os.sep + name
+            if name in TOOL_FOLDERS or name.startswith(TOOL_FOLDER_PREFIXES):
+                return False
             if options.skip_hidden and name.startswith("."):
                 return False
             if options.exclude and _excluded(name, current, options.exclude):
@@ -228,7 +264,11 @@ def scan(
     problems: list[tuple[str, str]] = []
     roots = list(roots)
     options = options or ScanOptions()
-    found = walk(roots, options, problems, cancel, on_file)
-    result = diff(found, known, lambda path: in_scope(path, roots, options))
+    companions: dict[str, list[str]] = {}
+    found = walk(roots, options, problems, cancel, on_file, companions)
+    paired = {raw_path for raws in companions.values() for raw_path in raws}
+    # a RAW that now has a developed sibling is represented by it: its old photo leaves
+    result = diff(found, known, lambda path: path not in paired and in_scope(path, roots, options))
     result.problems = problems
+    result.companions = companions
     return result

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
+from . import raw
 
 Source = str | Path | bytes | BinaryIO  # a path, encoded bytes, or an open file
 
@@ -33,13 +34,31 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 )
 
-try:  # optional extra: photosearch[heif]
-    import pillow_heif  # type: ignore[import-not-found, unused-ignore]
 
-    pillow_heif.register_heif_opener()
-    IMAGE_EXTENSIONS = IMAGE_EXTENSIONS | {".heic", ".heif"}
-except ImportError:
-    pass
+def _formats() -> tuple[frozenset[str], dict[str, str]]:
+    """What this installation reads beyond the basics, and why not when it does not."""
+    extensions, missing = set(IMAGE_EXTENSIONS), {}
+    try:  # iPhone photos; a dependency, but a broken install must not stop the rest
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        extensions |= {".heic", ".heif", ".hif"}
+    except ImportError as exc:
+        missing["HEIC/HEIF"] = f"pillow-heif cannot be loaded ({exc})"
+    from PIL import features
+
+    if features.check("avif"):  # Pillow >= 11.2 wheels carry libavif
+        extensions.add(".avif")
+    else:
+        missing["AVIF"] = "this Pillow was built without AVIF support"
+    if raw.available():
+        extensions |= raw.RAW_EXTENSIONS
+    else:
+        missing["RAW"] = "rawpy (LibRaw) is not installed"
+    return frozenset(extensions), missing
+
+
+IMAGE_EXTENSIONS, UNSUPPORTED = _formats()
 
 _SWAPS_AXES = {5, 6, 7, 8}
 
@@ -114,13 +133,17 @@ def open_image(source: Source) -> Image.Image:
     return img
 
 
-def decode(source: Source, min_side: int | None = None) -> Decoded:
+def decode(source: Source, min_side: int | None = None, name: str | None = None) -> Decoded:
     """Decode an image as RGB with its EXIF orientation applied.
 
     With `min_side`, the decoder may return a reduced image whose shorter side is
     still at least `min_side` (JPEG draft mode, or a cheap box reduction), which is
-    all a model or a thumbnail needs.
+    all a model or a thumbnail needs. `name` (the file's name, when `source` is bytes)
+    tells a camera RAW file, which is read through LibRaw.
     """
+    name = name or (str(source) if isinstance(source, (str, Path)) else None)
+    if name is not None and raw.is_raw_name(name):
+        return _decode_raw(source, min_side)
     img = open_image(source)
     try:
         with warnings.catch_warnings():
@@ -158,6 +181,40 @@ _TRANSPOSE = {
     7: [Image.Transpose.TRANSVERSE],
     8: [Image.Transpose.ROTATE_90],
 }
+
+
+def _decode_raw(source: Source, min_side: int | None) -> Decoded:
+    if isinstance(source, (str, Path)):
+        data = read_bytes(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        data = source.read()
+    try:
+        picture = raw.read_raw(data, min_side, MAX_PIXELS)
+    except ImportError as exc:
+        raise ImageError("RAW files need rawpy (LibRaw): pip install rawpy") from exc
+    except (ValueError, OSError, MemoryError) as exc:
+        raise ImageError(_describe(exc)) from exc
+    if picture.jpeg is not None:
+        preview = decode(picture.jpeg, min_side)
+        image = preview.image
+        # a preview that carries its own EXIF orientation was turned by decode already
+        if _orientation(open_image(picture.jpeg)) == 1:
+            image = transpose(image, picture.orientation)
+        return Decoded(image, picture.width, picture.height)
+    assert picture.pixels is not None
+    image = picture.pixels
+    if min_side:
+        factor = min(image.size) // (2 * min_side)
+        if factor >= 2:
+            image = image.reduce(factor)
+    return Decoded(image, picture.width, picture.height)
+
+
+def transpose(img: Image.Image, orientation: int) -> Image.Image:
+    """Turn an image upright according to an EXIF orientation value."""
+    return _transpose(img, orientation)
 
 
 def _transpose(img: Image.Image, orientation: int) -> Image.Image:

@@ -33,6 +33,7 @@ class ResultModel(QAbstractListModel):
         self._paths: list[str] = []
         self._rows: dict[str, int] = {}
         self._failed: set[str] = set()
+        self._companions: dict[str, tuple[str, ...]] = {}
         self.generation = 0
         loader.loaded.connect(self._on_loaded)
 
@@ -49,7 +50,14 @@ class ResultModel(QAbstractListModel):
         return self.generation
 
     def set_hits(self, hits: Sequence[Hit]) -> int:
-        return self.set_results([h.id for h in hits], [h.score for h in hits], [h.path for h in hits])
+        generation = self.set_results([h.id for h in hits], [h.score for h in hits], [h.path for h in hits])
+        self._companions = {h.path: h.companions for h in hits if h.companions}
+        return generation
+
+    def files_at(self, row: int) -> list[str]:
+        """The photo's file and the RAW files that go with it."""
+        path = self.path_at(row)
+        return [path, *self._companions.get(path, ())]
 
     def clear(self) -> None:
         self.set_results([], [], [])

@@ -425,3 +425,23 @@ def test_sqlite_storage_errors_are_classified_too():
     assert "free some space" in str(storage_error("x", sqlite3.OperationalError("database or disk is full")))
     assert "read-only" in str(storage_error("x", sqlite3.OperationalError("attempt to write a readonly database")))
     assert "input/output" in str(storage_error("x", sqlite3.OperationalError("disk I/O error")))
+
+
+def test_a_raw_and_its_jpeg_are_indexed_once_and_found_together(app, tmp_path, classifier_model):
+    from tests.helpers import save_dng
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for i in range(4):
+        save_jpeg(make_photo(i), folder / f"IMG_{i}.JPG")
+    save_dng(np.asarray(make_photo(1)), folder / "IMG_1.DNG")  # shot as RAW + JPEG
+    save_dng(np.asarray(make_photo(9)), folder / "IMG_9.DNG")  # RAW only
+    app.libraries.create("cam", [str(folder)], model=app.model_spec(classifier_model).describe())
+    with app.libraries.open("cam", write=True) as lib:
+        s = index_library(lib, app.embedder_for(lib))
+        assert s.embedded == 5 and s.failed == 0  # 4 JPEGs + the lone RAW; the pair counts once
+        hit = Searcher(lib, app.embedder_for(lib)).by_images([folder / "IMG_1.JPG"], k=1)[0]
+        assert hit.path == str(folder / "IMG_1.JPG") and hit.companions == (str(folder / "IMG_1.DNG"),)
+        assert hit.to_dict()["companions"] == [str(folder / "IMG_1.DNG")]
+        lone = Searcher(lib, app.embedder_for(lib)).by_images([folder / "IMG_9.DNG"], k=1)[0]
+        assert lone.path == str(folder / "IMG_9.DNG") and lone.score > 0.99
