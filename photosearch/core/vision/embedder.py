@@ -16,6 +16,7 @@ from PIL import Image
 
 from ..errors import ModelError
 from ..models.spec import ModelSpec
+from . import runtime
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
@@ -39,7 +40,8 @@ def choose_providers(device: str, available: Sequence[str]) -> list[str]:
         return [CUDA, CPU]
     if device == "cuda":
         raise ModelError(
-            "CUDA was asked for, but this onnxruntime has no CUDA support (install onnxruntime-gpu)"
+            "CUDA was asked for, but this ONNX Runtime has no CUDA support: "
+            "pip uninstall -y onnxruntime && pip install 'photosearch[gpu]'"
         )
     return [CPU]
 
@@ -65,12 +67,14 @@ class Embedder:
         threads: int | None = None,
         session_factory: Callable[..., Any] | None = None,
     ):
-        import onnxruntime as ort
-
+        ort = runtime.import_runtime()
         self.spec = spec
-        self.notice: str | None = None  # a one-line remark for the user (fallbacks)
+        self.notice: str | None = runtime.conflict()  # a one-line remark for the user (fallbacks)
         self.threads = threads or default_threads()
-        providers = choose_providers(device, ort.get_available_providers())
+        available = ort.get_available_providers()
+        providers = choose_providers(device, available)
+        if device == "auto" and CUDA not in available and runtime.gpu_package_installed():
+            self.notice = self.notice or "onnxruntime-gpu is installed but CUDA cannot be used here; using the CPU"
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
