@@ -26,6 +26,16 @@ def main_gui() -> int:
         print("photosearch: no display to open the app on; start it from your desktop, "
               "or use a command (photosearch --help)", file=sys.stderr)
         return 1
+    from . import qtcheck
+
+    check = qtcheck.check()
+    if check.problem:  # Qt would abort with one unhelpful line: say what is missing instead
+        print(f"photosearch: the app cannot start. {check.advice()[0]}", file=sys.stderr)
+        for line in check.advice()[1:]:
+            print(line, file=sys.stderr)
+        print("('photosearch doctor' checks everything else; every command works without the app)",
+              file=sys.stderr)
+        return 1
     try:
         from .ui.launch import run
     except ImportError:

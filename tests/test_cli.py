@@ -280,3 +280,37 @@ def test_missing_photos_are_kept_shown_and_forgotten_only_on_request(isolated_ho
     assert "forgot 1 missing photo" in out
     stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
     assert stats["photos"]["missing"] == 0 and stats["photos"]["indexed"] == 11
+
+
+def test_doctor_says_what_works_on_a_machine_without_a_gpu(isolated_home, photo_folder):
+    run("library", "create", "lib", photo_folder, home=isolated_home)
+    proc = run("doctor", home=isolated_home)
+    out = proc.stdout
+    for section in ("Desktop app (Qt)", "ONNX Runtime", "Photo formats", "Models", "Storage", "Libraries"):
+        assert section in out
+    assert "providers: " in out and "CPUExecutionProvider" in out
+    assert "HEIC/HEIF photos are read" in out and "RAW photos are read" in out
+    assert "lib: 0 indexed, 0 pending" in out and "Traceback" not in proc.stderr
+
+
+def test_qt_problems_are_named_with_the_packages_that_fix_them(monkeypatch):
+    from photosearch import qtcheck
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(qtcheck, "_missing_libraries", lambda files: ["libxcb-cursor.so.0", "libxkbcommon-x11.so.0"])
+    check = qtcheck.check()
+    advice = "\n".join(check.advice())
+    assert "libxcb-cursor.so.0" in advice
+    assert "apt-get install libxcb-cursor0 libxkbcommon-x11-0" in advice
+    assert "dnf install libxkbcommon-x11 xcb-util-cursor" in advice
+
+
+def test_the_app_explains_missing_qt_libraries_instead_of_aborting(monkeypatch, capsys):
+    from photosearch import __main__, qtcheck
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(qtcheck, "_missing_libraries", lambda files: ["libxcb-cursor.so.0"])
+    assert __main__.main_gui() == 1  # instead of Qt's abort
+    err = capsys.readouterr().err
+    assert "libxcb-cursor.so.0" in err and "apt-get install libxcb-cursor0" in err and "doctor" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import indexing, info, library, model, searching
+from . import doctor, indexing, info, library, model, searching
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"photosearch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (library, model, indexing, searching, info):
+    for group in (library, model, indexing, searching, info, doctor):
         group.register(sub, common)
     return parser
