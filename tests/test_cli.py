@@ -314,3 +314,11 @@ def test_the_app_explains_missing_qt_libraries_instead_of_aborting(monkeypatch, 
     assert __main__.main_gui() == 1  # instead of Qt's abort
     err = capsys.readouterr().err
     assert "libxcb-cursor.so.0" in err and "apt-get install libxcb-cursor0" in err and "doctor" in err
+
+
+def test_model_info_of_a_known_model_not_installed_shows_its_catalogue_entry(isolated_home):
+    proc = run("model", "info", "resnet50", home=isolated_home)
+    out = proc.stdout
+    assert "not installed" in out and "Apache-2.0" in out and "sha256" in out and "MB download" in out
+    assert "photosearch model download resnet50" in out
+    assert run("model", "info", "nope", home=isolated_home, check=False).returncode == 1

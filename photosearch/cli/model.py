@@ -84,6 +84,18 @@ def remove(app: App, args: argparse.Namespace) -> int:
 
 
 def info(app: App, args: argparse.Namespace) -> int:
+    if args.name in app.models.known and not app.models.is_installed(args.name):
+        entry = app.models.known[args.name]
+        how = "built on this machine from the 'offline' extra" if entry.builder else (
+            f"{(entry.size or 0) / 1e6:.0f} MB download, checked by sha256")
+        print(f"{entry.name}: {entry.title} (not installed)")
+        print(f"  {entry.description}")
+        for label, value in (("source", entry.source), ("licence", entry.licence), ("size", how),
+                             ("sha256", entry.sha256 or "-"), ("url", entry.url or "-"),
+                             ("features", f"{entry.dim}-d")):
+            print(f"  {label:<9} {value}")
+        print(f"install it with: photosearch model download {entry.name}")
+        return 0
     print(json.dumps(app.models.info(args.name), indent=2, sort_keys=True))
     return 0
 

@@ -14,11 +14,14 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
+from ..errors import ImageError
 from ..fsutil import replacing
 from ..library.paths import HOME_ENV
 from .imageio import decode
 
 SIZES = {"normal": 128, "large": 256, "x-large": 512}
+# the spec's failure records: one per application, so another tool may still try
+FAIL_DIR = "fail/photosearch-1"
 
 
 def default_root(app_cache: Path) -> Path:
@@ -58,15 +61,22 @@ def load_or_make(path: str | Path, root: Path, pixels: int = 256) -> Image.Image
     uri = file_uri(path)
     mtime = int(os.stat(path).st_mtime)
     cached = cache_path(root, path, pixels)
-    try:
-        with Image.open(cached) as thumb:
-            thumb.load()
-            if _valid(thumb, uri, mtime):
-                return thumb.convert("RGB")
-    except (OSError, ValueError, SyntaxError):
-        pass  # missing or unreadable: make it again
+    for candidate in (cached, _fail_path(root, path)):
+        try:
+            with Image.open(candidate) as thumb:
+                thumb.load()
+                if _valid(thumb, uri, mtime):
+                    if candidate != cached:  # failed before, and unchanged since: do not decode again
+                        raise ImageError("this photo could not be read when its thumbnail was last made")
+                    return thumb.convert("RGB")
+        except (OSError, ValueError, SyntaxError):
+            pass  # missing or unreadable: make it again
     limit = SIZES[size_name(pixels)]
-    decoded = decode(path, min_side=limit)
+    try:
+        decoded = decode(path, min_side=limit)
+    except ImageError:
+        _record_failure(root, path, uri, mtime)
+        raise
     img = decoded.image
     img.thumbnail((limit, limit), Image.Resampling.BILINEAR, reducing_gap=2.0)
     meta = PngImagePlugin.PngInfo()
@@ -82,3 +92,23 @@ def load_or_make(path: str | Path, root: Path, pixels: int = 256) -> Image.Image
     except OSError:
         pass  # a read-only or full cache costs speed, never the thumbnail
     return img
+
+
+def _fail_path(root: Path, path: str | Path) -> Path:
+    return Path(root) / FAIL_DIR / f"{hashlib.md5(file_uri(path).encode()).hexdigest()}.png"
+
+
+def _record_failure(root: Path, path: str | Path, uri: str, mtime: int) -> None:
+    """The spec's failure entry: a 1x1 PNG with the URI and mtime, so an unchanged file that
+    cannot be thumbnailed is not decoded again on every view."""
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("Thumb::URI", uri)
+    meta.add_text("Thumb::MTime", str(mtime))
+    meta.add_text("Software", "photosearch")
+    target = _fail_path(root, path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with replacing(target) as tmp:
+            Image.new("RGBA", (1, 1)).save(tmp, "PNG", pnginfo=meta)
+    except OSError:
+        pass

@@ -26,3 +26,27 @@ def test_stale_thumbnail_is_remade(tmp_path):
     os.utime(photo, (1e9, 1e9))
     second = thumbnails.load_or_make(photo, root, 128)
     assert second.getpixel((10, 10))[1] > 200 and first.getpixel((10, 10)) != second.getpixel((10, 10))
+
+
+def test_a_file_that_cannot_be_thumbnailed_is_not_decoded_again_until_it_changes(tmp_path, monkeypatch):
+    import pytest
+
+    from photosearch.core.errors import ImageError
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    root = tmp_path / "thumbs"
+    decodes = []
+    real = thumbnails.decode
+    monkeypatch.setattr(thumbnails, "decode", lambda *a, **k: decodes.append(1) or real(*a, **k))
+    with pytest.raises(ImageError):
+        thumbnails.load_or_make(bad, root, 256)
+    fail = root / thumbnails.FAIL_DIR
+    with Image.open(next(fail.iterdir())) as png:  # the spec's failure record
+        assert png.text["Thumb::URI"] == bad.as_uri()
+    with pytest.raises(ImageError):
+        thumbnails.load_or_make(bad, root, 256)
+    assert decodes == [1]  # the second view did not decode it
+    save_jpeg(make_photo(2, (400, 300)), bad)  # fixed: it changes, so it is tried again
+    os.utime(bad, (2e9, 2e9))
+    assert max(thumbnails.load_or_make(bad, root, 256).size) == 256 and decodes == [1, 1]
