@@ -161,8 +161,9 @@ def main() -> int:
         writer(events)  # fails on the full disk (when there is a tmpfs), else finishes without the folder
         for b in ballast:
             b.unlink()
+        writer()  # resumes with room on the disk; the folder is still away: its photos go missing
         shutil.move(str(parked), str(away))
-        writer()  # resumes: the folder is back, the disk has room
+        writer()  # the folder is back: its photos come back without embedding
         writer()  # a no-change run: nothing may be embedded again
         stop_file.touch()
         reader_out, reader_err = reader.communicate(timeout=120)

@@ -20,6 +20,8 @@ __all__ = ["build_parser", "main"]
 def main(argv: list[str] | None = None, app: App | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.install_desktop or args.uninstall_desktop:
+        return _desktop(install=args.install_desktop)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -46,3 +48,18 @@ def main(argv: list[str] | None = None, app: App | None = None) -> int:
         print("photosearch: internal error; this is a bug in photosearch, please report it with the text above",
               file=sys.stderr)
         return 3
+
+
+def _desktop(install: bool) -> int:
+    from .. import desktop_entry
+
+    try:
+        paths = desktop_entry.install() if install else desktop_entry.uninstall()
+    except OSError as exc:
+        print(f"photosearch: cannot write the desktop files: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(("installed " if install else "removed ") + str(path))
+    if install:
+        print("photosearch is in your applications menu (log out and in if it does not show yet)")
+    return 0

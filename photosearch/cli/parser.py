@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Run without arguments to open the app.",
     )
     parser.add_argument("--version", action="version", version=f"photosearch {__version__}")
+    parser.add_argument("--install-desktop", action="store_true",
+                        help="add photosearch to your desktop's applications menu (XDG data folders)")
+    parser.add_argument("--uninstall-desktop", action="store_true", help="remove it from the menu again")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (library, model, indexing, searching, info, doctor):
         group.register(sub, common)

@@ -15,7 +15,7 @@ APP_ID = "io.github.photosearch.Photosearch"
 
 
 def app_icon() -> QIcon:
-    for candidate in (Path(__file__).resolve().parents[2] / "resources" / "photosearch.svg",
+    for candidate in (Path(__file__).resolve().parents[1] / "data" / "desktop" / f"{APP_ID}.svg",
                       Path(sys.prefix) / "share" / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"):
         if candidate.exists():
             return QIcon(str(candidate))
