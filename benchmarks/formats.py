@@ -2,7 +2,7 @@
 
     python benchmarks/formats.py [--n 12]
 
-12-megapixel (4000x3000) files made from a real photo of ../shared: JPEG (q92), HEIC (q90),
+12-megapixel (4000x3000) files made from a real photo of ../shared: JPEG (q92), HEIC (q60, about the size of an iPhone photo),
 AVIF (q80), and a camera RAW (DNG, 12-bit mosaic written with pidng). For the RAW, both ways
 photosearch reads it: the embedded preview JPEG (LibRaw opens the file, the preview decodes like
 a JPEG, with draft mode; pidng writes no preview, so the preview step decodes a camera-sized
@@ -51,7 +51,7 @@ def main() -> int:
     big = Image.fromarray(np.clip(np.asarray(big, np.float32) + noise, 0, 255).astype(np.uint8))
     files = {"JPEG": folder / "p.jpg", "HEIC": folder / "p.heic", "AVIF": folder / "p.avif"}
     big.save(files["JPEG"], "JPEG", quality=92)
-    big.save(files["HEIC"], "HEIF", quality=90)
+    big.save(files["HEIC"], "HEIF", quality=60)  # ~ the size of an iPhone photo
     big.save(files["AVIF"], "AVIF", quality=80)
     dng = save_dng(np.asarray(big), folder / "p.dng")
     preview = files["JPEG"].read_bytes()

@@ -122,7 +122,9 @@ def main() -> int:
     tmpfs = _mount_tmpfs(home, 1200)
     env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO))
     cli = [sys.executable, "-m", "photosearch"]
-    away_name = f"{min(5, args.n // 1000 - 1):02d}"
+    # the folder indexed first (the walk takes the last folder first): its photos have vectors
+    # when it goes away, so they go missing, and come back without embedding
+    away_name = f"{max(0, args.n // 1000 - 1):02d}"
     away, parked = folder / away_name, folder.parent / f"parked-{away_name}"
     if parked.exists():  # a previous run stopped half-way
         shutil.move(str(parked), str(away))
