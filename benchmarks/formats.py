@@ -18,7 +18,6 @@ import io
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import out_dir, shared_dir
