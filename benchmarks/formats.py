@@ -4,11 +4,11 @@
 
 12-megapixel (4000x3000) files made from a real photo of ../shared: JPEG (q92), HEIC (q60,
 about the size of an iPhone photo), AVIF (q80), and a camera RAW (DNG, 12-bit mosaic written
-with pidng). For the RAW, both ways photosearch reads it: the embedded preview JPEG (LibRaw opens the file, the preview decodes like
-a JPEG, with draft mode; pidng writes no preview, so the preview step decodes a camera-sized
-4000x3000 JPEG, which is what most cameras embed) and the half-size demosaic (no usable preview).
-Each figure is decode + preprocessing for the default descriptor's views at 224 px and 128 px,
-the whole of the decoding work a photo costs when indexing.
+with pidng). For the RAW, both ways photosearch reads it: the embedded preview JPEG (LibRaw
+opens the file, the preview decodes like a JPEG, with draft mode; pidng writes no preview, so
+the preview step decodes a camera-sized 4000x3000 JPEG, which is what most cameras embed) and
+the half-size demosaic (no usable preview). Each figure is decode + preprocessing for the
+default descriptor's views at 224 px and 128 px: all the decoding work of a photo when indexing.
 """
 
 from __future__ import annotations
