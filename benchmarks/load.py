@@ -122,17 +122,24 @@ def main() -> int:
     tmpfs = _mount_tmpfs(home, 1200)
     env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PYTHONPATH=str(REPO))
     cli = [sys.executable, "-m", "photosearch"]
-    # the folder indexed first (the walk takes the last folder first): its photos have vectors
-    # when it goes away, so they go missing, and come back without embedding
-    away_name = f"{max(0, args.n // 1000 - 1):02d}"
-    away, parked = folder / away_name, folder.parent / f"parked-{away_name}"
-    if parked.exists():  # a previous run stopped half-way
-        shutil.move(str(parked), str(away))
+    parked = folder.parent / "parked"
+    for stale in parked.glob("*") if parked.exists() else []:  # a previous run stopped half-way
+        shutil.move(str(stale), str(folder / stale.name))
+    parked.mkdir(exist_ok=True)
+    away: list[Path] = []
+
+    def park_first_indexed() -> None:
+        # the folder whose photos were indexed first: they have vectors when it goes away,
+        # so they go missing, and must come back later without being embedded again
+        with _db(home) as db:
+            first = db.execute("SELECT path FROM photos WHERE status=1 ORDER BY id LIMIT 1").fetchone()[0]
+        away.append(Path(first).parent)
+        shutil.move(str(away[0]), str(parked / away[0].name))
     try:
         subprocess.run([*cli, "library", "create", "soak", str(folder), "--model", model], env=env, check=True,
                        capture_output=True)
         stop_file = home / "stop-reader"
-        queries = [str(p) for p in sorted(folder.rglob("*.jpg"))[::997] if p.parent != away]
+        queries = [str(p) for p in sorted(folder.rglob("*.jpg"))[::997]]
         reader = subprocess.Popen([sys.executable, "-c", READER, str(stop_file), *queries], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         committed, ever, runs, t_start = 0, set(), [], time.time()
@@ -157,14 +164,14 @@ def main() -> int:
             return proc.returncode
 
         ballast: list[Path] = []
-        events = [(args.n * 3 // 10, lambda: shutil.move(str(away), str(parked)))]
+        events = [(args.n * 3 // 10, park_first_indexed)]
         if tmpfs:
             events.append((args.n * 5 // 10, lambda: ballast.append(_fill(home))))
         writer(events)  # fails on the full disk (when there is a tmpfs), else finishes without the folder
         for b in ballast:
             b.unlink()
         writer()  # resumes with room on the disk; the folder is still away: its photos go missing
-        shutil.move(str(parked), str(away))
+        shutil.move(str(parked / away[0].name), str(away[0]))
         writer()  # the folder is back: its photos come back without embedding
         writer()  # a no-change run: nothing may be embedded again
         stop_file.touch()
@@ -193,8 +200,8 @@ def main() -> int:
         ok = lost == 0 and twice == 0 and not bugs and counts.get(1, 0) == args.n
         return 0 if ok else 1
     finally:
-        if parked.exists():
-            shutil.move(str(parked), str(away))
+        for stale in parked.glob("*"):
+            shutil.move(str(stale), str(folder / stale.name))
         if tmpfs:
             subprocess.run(["umount", "--lazy", str(home)], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)

@@ -10,6 +10,7 @@ from types import FrameType
 
 from ..core.app import App
 from ..core.pipeline.indexer import IndexSummary, index_library
+from ..core.pipeline.precision import PRECISIONS
 from ..core.vision.descriptor import CONFIGS
 from .output import TerminalProgress
 
@@ -23,6 +24,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
                         "queries, whitening learned from the library; avg: the model's plain pooling); "
                         "changing it needs --reindex")
     p.add_argument("--workers", type=int, help="decoding threads (default: one per core)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the model's arithmetic: auto (default: int8 on a CPU when it passes its check against "
+                        "fp32, fp32 on a GPU), fp32, or int8 (forced; its check is still printed); changing it "
+                        "needs --reindex")
     p.set_defaults(func=run)
 
 
@@ -38,11 +43,17 @@ def run(app: App, args: argparse.Namespace) -> int:
         sys.stderr.write("\nstopping after the current batch (Ctrl+C again to abort)...\n")
 
     config = CONFIGS[args.descriptor] if args.descriptor else None
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr)
+
     with app.libraries.open(name, write=True) as library:
+        if args.precision:
+            library.set_precision(args.precision, reindex=args.reindex)
         if args.reindex:
-            descriptor = app.reindex(library, args.model, config)
+            descriptor = app.reindex(library, args.model, config, report=say)
         else:
-            descriptor = app.descriptor_for(library, args.model, config)
+            descriptor = app.descriptor_for_indexing(library, args.model, config, report=say)
         embedder = descriptor.embedder
         if (library.config.model or {}).get("sha256") != embedder.spec.sha256:
             print(f"library {library.name!r} uses model {embedder.spec.name!r}", file=sys.stderr)
@@ -67,7 +78,7 @@ def print_summary(name: str, s: IndexSummary, device: str) -> None:
             parts.append(f"{n} {label}")
     state = "stopped early; run it again to finish" if s.cancelled else "up to date"
     print(f"library {name!r} {state}: {', '.join(parts)} in {s.seconds:.1f} s "
-          f"({s.rate:.1f} photos/s on {device})")
+          f"({s.rate:.1f} photos/s on {device}{', int8' if s.precision == 'int8' else ''})")
     if s.failed or s.problems:
         print("see 'photosearch errors' for the files that could not be read")
     if s.counts.get("missing"):

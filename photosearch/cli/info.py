@@ -45,6 +45,13 @@ def stats(app: App, args: argparse.Namespace) -> int:
     elif "device" in info:
         print(f"device      {info['device']}")
     print(f"searchable  {s.searchable} photos")
+    used = s.precision_used or "not decided yet"
+    check = ""
+    if s.int8_check:
+        c = s.int8_check
+        check = (f"; int8 check on {c['photos']} photos: mean cosine {c['mean_cosine']:.3f}, "
+                 f"top-10 overlap {c['top10_overlap']:.2f}")
+    print(f"precision   {used} (setting: {s.precision}){check}")
     if s.descriptor:
         tuned = (f"tuned to this library (learned from {s.whitened_on} photos)" if s.whitened_on
                  else "not tuned to this library yet" if s.whiten else "")

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                    help="skip files or folders matching this pattern (e.g. '*/Screenshots', '*.gif'); repeatable")
     p.add_argument("--include-hidden", action="store_true", help="also index hidden folders and files")
+    p.add_argument("--precision", choices=("auto", "fp32", "int8"), default="auto",
+                   help="the model's arithmetic (default auto: int8 on a CPU when it passes its check, "
+                        "about twice as fast; fp32 on a GPU)")
     p.set_defaults(func=create)
     lsub.add_parser("list", help="list libraries").set_defaults(func=list_libraries)
     p = lsub.add_parser("add-folder", help="add folders to a library")
@@ -44,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 def create(app: App, args: argparse.Namespace) -> int:
     model = app.model_spec(args.model).describe() if args.model else None
-    config = app.libraries.create(args.name, args.folders, model=model)
+    config = app.libraries.create(args.name, args.folders, model=model, precision=args.precision)
     if args.exclude or args.include_hidden:
         config = app.libraries.set_scan_options(config.name, args.exclude, args.include_hidden)
     print(f"created library {config.name!r} with {len(config.roots)} folder(s); "

@@ -131,18 +131,59 @@ class App:
         Resolved once per library, model and settings: every search from the GUI asks for it,
         and resolving may read and inspect the whole ONNX file."""
         config = config or library.descriptor
+        int8 = library.config.int8 if library.config.precision_used == "int8" else None
         key = (str(library.folder), json.dumps(library.config.model, sort_keys=True), repr(config),
-               str(override), self.device)
+               str(override), self.device, json.dumps(int8, sort_keys=True))
         with self._lock:
             found = self._descriptors.get(key)
         if found is None:
             found = self.describe_with(self.library_model(library, override), config)
+            if int8 is not None:
+                found = self._int8_descriptor(library, found, int8)
             with self._lock:
                 found = self._descriptors.setdefault(key, found)
         return found
 
+    def _int8_descriptor(self, library: Library, fp32: Descriptor, record: dict[str, Any]) -> Descriptor:
+        """The library's own int8 model, as its vectors were made with it."""
+        path = library.folder / str(record.get("file", ""))
+        if not path.is_file() or cached_sha256(path, self.dirs.prepared_models) != record.get("sha256"):
+            raise ModelError(f"the int8 model of library {library.name!r} is missing or damaged; make it again "
+                             "with 'photosearch index --reindex --precision int8' (or --precision fp32)")
+        spec = replace(fp32.embedder.spec, runtime_path=path)
+        return Descriptor(self.embedder(spec), fp32.config, precision="int8")
+
+    def descriptor_for_indexing(self, library: Library, override: str | Path | None = None,
+                                config: DescriptorConfig | None = None,
+                                report: Callable[[str], None] = lambda text: None) -> Descriptor:
+        """The descriptor to index with. For a library without vectors yet whose precision is
+        auto (on a CPU) or int8, this first scans the folders, then makes and checks an int8
+        model on the library's own photos, and records what was decided."""
+        return self._with_precision(library, self.descriptor_for(library, override, config), report)
+
+    def _with_precision(self, library: Library, fp32: Descriptor, report: Callable[[str], None]) -> Descriptor:
+        from .pipeline.indexer import scan_library
+        from .pipeline.precision import make_int8
+
+        setting = library.config.precision
+        if library.config.precision_used is not None or setting == "fp32":
+            return fp32
+        if setting == "auto" and fp32.embedder.device == "cuda":
+            return fp32  # fp32 is fast on a GPU; int8 would only cost quality
+        scan_library(library)
+        outcome = make_int8(library, fp32, lambda spec: Descriptor(self.embedder(spec), fp32.config, "int8"),
+                            report)
+        self.notice(outcome.message)
+        library.config.int8 = outcome.record or None
+        library.save_config()
+        if outcome.spec is None and not (setting == "int8" and outcome.record):
+            return fp32
+        spec = outcome.spec or replace(fp32.embedder.spec, runtime_path=library.folder / outcome.record["file"])
+        return Descriptor(self.embedder(spec), fp32.config, precision="int8")
+
     def reindex(self, library: Library, override: str | Path | None = None,
-                config: DescriptorConfig | None = None) -> Descriptor:
+                config: DescriptorConfig | None = None,
+                report: Callable[[str], None] = lambda text: None) -> Descriptor:
         """Start a library over: every photo is embedded again, with `override` (else the
         library's model, or the default one when that cannot be loaded any more).
 
@@ -150,7 +191,7 @@ class App:
         spec = self.model_spec(override) if override else self._model_for_reindex(library)
         descriptor = self.describe_with(spec, config or library.descriptor)
         library.reset_vectors(forget_model=True)
-        return descriptor
+        return self._with_precision(library, descriptor, report)
 
     def _model_for_reindex(self, library: Library) -> ModelSpec:
         recorded = library.config.model

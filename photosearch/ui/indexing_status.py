@@ -85,10 +85,15 @@ class IndexingStatus(QObject):
         self.controller.idle.connect(once)
         self.controller.cancel()
 
-    def set_device_text(self, device: str, provider: str | None = None) -> None:
-        self.device_label.setText("GPU" if device == "cuda" or "CUDA" in (provider or "") else "CPU")
+    def set_device_text(self, device: str, provider: str | None = None, precision: str | None = None) -> None:
+        where = "GPU" if device == "cuda" or "CUDA" in (provider or "") else "CPU"
+        if precision is None:
+            lib = self.session.library
+            precision = lib.config.precision_used if lib is not None else None
+        self.device_label.setText(f"{where} · {precision}" if precision else where)
         if provider:
-            self.device_label.setToolTip(f"The model runs on {provider}")
+            self.device_label.setToolTip(f"The model runs on {provider}" +
+                                         (f" at {precision}" if precision else ""))
 
     def _on_failed(self, failure: JobFailure) -> None:
         self.session.show_message(failure.message, error=True)
@@ -130,7 +135,7 @@ class IndexingStatus(QObject):
             self.progress.setFormat((p.message or "Saving").rstrip(".…") + "…")
 
     def _on_finished(self, s: IndexSummary) -> None:
-        self.set_device_text("", s.provider)
+        self.set_device_text("", s.provider, s.precision)
         if self.session.library is None:
             return
         counts = s.counts

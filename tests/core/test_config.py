@@ -51,7 +51,7 @@ def test_library_json_checked_and_newer_versions_refused():
     # version 1 (session 1's libraries) recorded a retired descriptor key; the migration drops it
     old = {**good, "version": 1, "descriptor": {"pooling": "gem", "hybrid": False}}
     migrated = LibraryConfig.from_dict(old)
-    assert migrated.version == 2 and migrated.descriptor == {"pooling": "gem"}
+    assert migrated.version == 3 and migrated.descriptor == {"pooling": "gem"}
     assert old["descriptor"] == {"pooling": "gem", "hybrid": False}  # the input is not changed
 
 

@@ -33,7 +33,7 @@ from .catalog import SCHEMA_VERSION, Catalog
 from .lock import WriterLock
 from .paths import AppDirs
 
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 
 
 def _drop_retired_descriptor_keys(d: dict[str, Any]) -> None:
@@ -44,8 +44,15 @@ def _drop_retired_descriptor_keys(d: dict[str, Any]) -> None:
 
 
 # Ordered migrations of library.json: CONFIG_MIGRATIONS[v] turns version v into v + 1.
+def _record_fp32(d: dict[str, Any]) -> None:
+    """v2 -> v3: libraries indexed before precision was a setting ran the model at fp32."""
+    if d.get("dim"):
+        d["precision_used"] = "fp32"
+
+
 CONFIG_MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {
     1: _drop_retired_descriptor_keys,
+    2: _record_fp32,
 }
 _NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
 
@@ -60,6 +67,9 @@ class LibraryConfig:
     dim: int | None = None
     descriptor: dict[str, Any] | None = None  # DescriptorConfig the vectors were made with (None: the default)
     vector_dtype: str = "float16"
+    precision: str = "auto"  # the user's setting: auto (int8 on a CPU when it passes its check), fp32, int8
+    precision_used: str | None = None  # what the vectors were made with (None: no vectors yet)
+    int8: dict[str, Any] | None = None  # the int8 model: file, checksum, calibration and its check
     index: dict[str, Any] = field(default_factory=lambda: IndexParams().to_dict())
     created: float = field(default_factory=time.time)
     version: int = CONFIG_VERSION
@@ -225,6 +235,21 @@ class Library:
         self.config.roots = sorted({check_folder(f) for f in folders})
         self.save_config()
 
+    def set_precision(self, precision: str, reindex: bool = False) -> None:
+        """The model's arithmetic for this library (auto, fp32, int8). A library's vectors come from
+        one precision: moving an indexed library to another one needs a re-index."""
+        from ..pipeline.precision import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise PhotosearchError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        used = self.config.precision_used
+        if used and precision != "auto" and precision != used and not reindex and self.catalog.vector_count():
+            raise LibraryIncompatible(
+                f"library {self.name!r} was indexed at {used}; its vectors would not match {precision} ones. "
+                f"Re-index it: photosearch index --reindex --precision {precision}")
+        self.config.precision = precision
+        self.save_config()
+
     def forget_missing(self) -> int:
         """Forget the photos whose files are missing, vectors and all (the user asked to)."""
         ids = self.catalog.missing()
@@ -237,6 +262,8 @@ class Library:
         `forget_model`: the next indexing pass takes the default model instead of the recorded one."""
         if forget_model:
             self.config.model = None
+            self.config.precision_used = None  # decided again (the int8 model file stays: a cache)
+            self.config.int8 = None
             self.save_config()
         with self.catalog.transaction() as c:
             c.execute("DELETE FROM vectors")
@@ -318,12 +345,16 @@ class Libraries:
             raise LibraryNotFound("no library yet; create one with 'photosearch library create NAME FOLDER...'")
         raise LibraryNotFound(f"several libraries exist ({', '.join(self.names())}); choose one with --library NAME")
 
-    def create(self, name: str, roots: list[str], model: dict[str, Any] | None = None) -> LibraryConfig:
+    def create(self, name: str, roots: list[str], model: dict[str, Any] | None = None,
+               precision: str = "auto") -> LibraryConfig:
         name = check_name(name)
         folder = self.folder(name)
         if (folder / "library.json").exists():
             raise LibraryExists(f"a library named {name!r} already exists")
-        config = LibraryConfig(name=name, roots=sorted({check_folder(r) for r in roots}), model=model)
+        if precision not in ("auto", "fp32", "int8"):
+            raise PhotosearchError(f"unknown precision {precision!r}; choose auto, fp32 or int8")
+        config = LibraryConfig(name=name, roots=sorted({check_folder(r) for r in roots}), model=model,
+                               precision=precision)
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / "library.json", config.to_dict())
         if self.settings().get("default_library") not in self.names():

@@ -30,6 +30,9 @@ class LibraryStats:
     descriptor: str | None  # a CONFIGS name, "custom", or None before any vector
     whiten: bool  # the descriptor learns whitening from the library
     whitened_on: int  # photos the whitening was learned from (0: not tuned yet)
+    precision: str  # the setting: auto, fp32, int8
+    precision_used: str | None  # what the vectors were made with
+    int8_check: dict[str, Any] | None  # the int8 model's check against fp32, when one was made
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form `photosearch stats --json` prints (its keys are an interface)."""
@@ -62,4 +65,7 @@ def library_stats(library: Library) -> LibraryStats:
         descriptor=descriptor_name(library.descriptor) if config.dim else None,
         whiten=bool(library.descriptor.whiten),
         whitened_on=whitening.fitted_on if whitening is not None else 0,
+        precision=config.precision,
+        precision_used=config.precision_used,
+        int8_check=(config.int8 or {}).get("verification"),
     )

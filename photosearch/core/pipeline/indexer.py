@@ -62,6 +62,7 @@ class IndexSummary:
     embed_seconds: float = 0.0  # time inside the model
     pipeline_seconds: float = 0.0  # decode + embed + store, from first file to last
     provider: str = ""
+    precision: str = "fp32"
     problems: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # the catalog's photos by status, at the end
@@ -167,13 +168,21 @@ def apply_model(library: Library, model: Embedder | Descriptor) -> None:
             f"library {config.name!r} was indexed with other descriptor settings; "
             "re-index it (photosearch index --reindex) to use the new ones"
         )
+    precision = descriptor.precision
+    if config.precision_used and config.precision_used != precision and library.catalog.vector_count():
+        raise LibraryIncompatible(
+            f"library {config.name!r} was indexed with the model at {config.precision_used}, not {precision}; "
+            f"re-index it (photosearch index --reindex --precision {precision}) or keep "
+            f"--precision {config.precision_used}"
+        )
     if config.model and config.model.get("sha256") != spec.sha256 and library.catalog.vector_count():
         raise LibraryIncompatible(
             f"library {config.name!r} was indexed with model {config.model.get('name')!r}, not {spec.name!r}; "
             "re-index it with the new model (photosearch index --reindex) or use the old model"
         )
     if (config.model is None or config.model.get("sha256") != spec.sha256 or config.dim != descriptor.dim
-            or recorded != descriptor.config):
+            or recorded != descriptor.config or config.precision_used != precision):
+        config.precision_used = precision
         config.model = spec.describe()
         config.dim = descriptor.dim
         config.descriptor = wanted
@@ -209,7 +218,7 @@ def _index_library(
         raise ValueError("index_library needs a library opened for writing")
     cancel = cancel or threading.Event()
     report = on_progress or (lambda p: None)
-    summary = IndexSummary(provider=descriptor.embedder.provider)
+    summary = IndexSummary(provider=descriptor.embedder.provider, precision=descriptor.precision)
     started = now()
     catalog = library.catalog
 
@@ -217,30 +226,11 @@ def _index_library(
     index = library.ensure_index()
     summary.notices.extend(library.notices)
 
-    if rescan:
-        report(Progress("scanning", message="Looking for new and changed photos"))
-        config = library.config
-        result = scan(
-            config.roots,
-            catalog.known(),
-            ScanOptions(exclude=config.exclude, skip_hidden=config.skip_hidden),
-            cancel=cancel,
-            on_file=lambda n: report(Progress("scanning", done=n, message=f"Found {n} photos")),
-        )
-        if cancel.is_set():  # a partial walk must not be mistaken for deletions
-            summary.cancelled = True
-            summary.counts = catalog.counts()
-            summary.seconds = now() - started
-            return summary
-        catalog.move((i, f.path, f.mtime_ns) for i, f in result.moved)
-        _apply_scan(catalog, index, result, summary)
-        catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
-        catalog.mark_pending((i, f.size, f.mtime_ns) for i, f in result.changed)
-        catalog.set_scan_problems(result.problems)
-        catalog.set_companions(result.companions)
-        summary.added, summary.changed = len(result.new), len(result.changed)
-        summary.moved = len(result.moved)
-        summary.unchanged, summary.problems = result.unchanged, result.problems
+    if rescan and not scan_library(library, summary, cancel, report, index):
+        summary.cancelled = True  # a partial walk must not be mistaken for deletions
+        summary.counts = catalog.counts()
+        summary.seconds = now() - started
+        return summary
 
     todo = catalog.pending()
     t0 = now()
@@ -259,23 +249,53 @@ def _index_library(
     return summary
 
 
-def _apply_scan(catalog: Catalog, index: VectorIndex, result: ScanResult, summary: IndexSummary) -> None:
+def scan_library(library: Library, summary: IndexSummary | None = None, cancel: threading.Event | None = None,
+                 report: Callable[[Progress], None] = lambda p: None, index: VectorIndex | None = None) -> bool:
+    """Bring the catalog up to date with the folders (no embedding). False if cancelled."""
+    summary = summary or IndexSummary()
+    catalog, config = library.catalog, library.config
+    report(Progress("scanning", message="Looking for new and changed photos"))
+    result = scan(
+        config.roots,
+        catalog.known(),
+        ScanOptions(exclude=config.exclude, skip_hidden=config.skip_hidden),
+        cancel=cancel,
+        on_file=lambda n: report(Progress("scanning", done=n, message=f"Found {n} photos")),
+    )
+    if cancel is not None and cancel.is_set():
+        return False
+    catalog.move((i, f.path, f.mtime_ns) for i, f in result.moved)
+    _apply_scan(catalog, index, result, summary)
+    catalog.add_pending((f.path, f.size, f.mtime_ns) for f in result.new)
+    catalog.mark_pending((i, f.size, f.mtime_ns) for i, f in result.changed)
+    catalog.set_scan_problems(result.problems)
+    catalog.set_companions(result.companions)
+    summary.added, summary.changed = len(result.new), len(result.changed)
+    summary.moved = len(result.moved)
+    summary.unchanged, summary.problems = result.unchanged, result.problems
+    return True
+
+
+def _apply_scan(catalog: Catalog, index: VectorIndex | None, result: ScanResult, summary: IndexSummary) -> None:
     """Photos back, gone (kept as missing) and left out of the library, in catalog and index."""
     if result.returned:
         seq = catalog.restore(result.returned)
         ids, vecs = catalog.vectors(result.returned)
-        index.add(ids, vecs)
-        index.note_seq(seq)
+        if index is not None:
+            index.add(ids, vecs)
+            index.note_seq(seq)
         summary.returned = len(ids)
     if result.removed:
         catalog.remove(result.removed)
-        index.remove(result.removed)
-        index.note_seq(catalog.seq)
+        if index is not None:
+            index.remove(result.removed)
+            index.note_seq(catalog.seq)
         summary.removed += len(result.removed)
     if result.gone:
         missing, removed = catalog.mark_missing(result.gone)
-        index.remove(missing)
-        index.note_seq(catalog.seq)
+        if index is not None:
+            index.remove(missing)
+            index.note_seq(catalog.seq)
         summary.missing += len(missing)
         summary.removed += len(removed)
 

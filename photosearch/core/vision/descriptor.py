@@ -134,9 +134,10 @@ def rmac(fmap: np.ndarray, levels: int = 3) -> np.ndarray:
 class Descriptor:
     """Turns photos into library vectors with a model and a DescriptorConfig."""
 
-    def __init__(self, embedder: Embedder, config: DescriptorConfig | None = None):
+    def __init__(self, embedder: Embedder, config: DescriptorConfig | None = None, precision: str = "fp32"):
         self.embedder = embedder
         self.config = config or DescriptorConfig()
+        self.precision = precision  # what the model computes in: "fp32" or "int8" (recorded per library)
         if self.config.needs_feature_map and not embedder.spec.feature_map:
             raise ModelError(f"pooling {self.config.pooling!r} needs the model's feature map; "
                              "prepare the model with Descriptor.prepare_spec")

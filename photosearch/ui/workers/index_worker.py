@@ -42,11 +42,18 @@ class IndexWorker(QObject):
         self._phase, self._last = p.phase, now
         self.progress.emit(p)
 
+    def _say(self, text: str) -> None:
+        self.progress.emit(Progress("saving", message=text))
+
     @Slot(object, object, bool)
     def run(self, app: App, library: Library, reindex: bool) -> None:
         self._phase = ""
         try:
-            descriptor = app.reindex(library) if reindex else app.descriptor_for(library)
+            say = self._say
+            if reindex:
+                descriptor = app.reindex(library, report=say)
+            else:
+                descriptor = app.descriptor_for_indexing(library, report=say)
             if descriptor.embedder.notice:
                 self.notice.emit(descriptor.embedder.notice)
             summary = index_library(library, descriptor, cancel=self.cancel, pause=self.pause,

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from photosearch.core.errors import LibraryIncompatible
+from photosearch.core.library.catalog import SCHEMA_VERSION
 from photosearch.core.pipeline.indexer import index_library
 from photosearch.core.search import Searcher
 
@@ -51,7 +52,7 @@ def test_a_v1_library_is_migrated_and_searched(app, photo_folder, classifier_mod
         folder = lib.folder
     _make_v1(folder)
     with app.libraries.open("old", write=True) as lib:
-        assert lib.catalog.version == 2
+        assert lib.catalog.version == SCHEMA_VERSION
         columns = [r[1] for r in lib.catalog.conn.execute("PRAGMA table_info(photos)")]
         assert "missing_since" in columns
         hit = Searcher(lib, app.embedder_for(lib)).by_images([photo_folder / "photo_07.jpg"], k=1)[0]
@@ -59,7 +60,8 @@ def test_a_v1_library_is_migrated_and_searched(app, photo_folder, classifier_mod
         s = index_library(lib, app.embedder_for(lib))
         assert s.embedded == 0 and s.unchanged == 12  # nothing embedded again
     saved = json.loads((folder / "library.json").read_text())
-    assert saved["version"] == 2 and "hybrid" not in saved["descriptor"]
+    assert saved["version"] == 3 and "hybrid" not in saved["descriptor"]
+    assert saved["precision_used"] == "fp32"  # its vectors were made at fp32
 
 
 @pytest.mark.parametrize("what", ["catalog", "library.json"])

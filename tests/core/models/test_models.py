@@ -98,7 +98,7 @@ def test_provider_choice():
     assert choose_providers("auto", [CPU]) == [CPU]
     assert choose_providers("cpu", [CUDA, CPU]) == [CPU]
     assert choose_providers("cuda", [CUDA, CPU]) == [CUDA, CPU]
-    with pytest.raises(ModelError, match="onnxruntime-gpu"):
+    with pytest.raises(ModelError, match=r"photosearch\[gpu\]"):
         choose_providers("cuda", [CPU])
     with pytest.raises(ModelError):
         choose_providers("tpu", [CPU])

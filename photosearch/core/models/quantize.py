@@ -1,0 +1,82 @@
+"""An int8 model on the user's machine: ONNX Runtime static quantization (QOperator format,
+per-channel int8 weights, uint8 activations), calibrated on the library's own photos.
+
+Calibration data is what the model will see: the descriptor's views of a sample of the
+library's photos, from several folders. The int8 model keeps the fp32 model's outputs
+(names, float type), so the descriptor uses it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..fsutil import write_atomic
+
+
+def is_quantized(path: Path) -> bool:
+    """Whether a model already computes in int8 (the Model Zoo's int8 ResNet): left alone."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    ops = {n.op_type for n in model.graph.node}
+    return bool(ops & {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DequantizeLinear"})
+
+
+class _Batches:
+    """ONNX Runtime's CalibrationDataReader over our prepared views, grouped by input size."""
+
+    def __init__(self, input_name: str, views: Sequence[np.ndarray], batch: int = 8):
+        by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}
+        for v in views:
+            by_shape.setdefault(v.shape, []).append(v)
+        self._items: Iterator[dict[str, np.ndarray]] = iter(
+            [{input_name: np.stack(group[i:i + batch])} for group in by_shape.values()
+             for i in range(0, len(group), batch)])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._items, None)
+
+    def rewind(self) -> None:  # pragma: no cover - not used by MinMax
+        raise NotImplementedError
+
+
+def calibration_key(model_sha256: str, settings: str, fingerprints: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for part in (model_sha256, settings, *sorted(fingerprints)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def quantize(fp32: Path, out: Path, input_name: str, views: Sequence[np.ndarray]) -> Path:
+    """Write an int8 copy of `fp32` at `out` (atomically), calibrated on `views` ([3, H, W])."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if not views:
+        raise ModelError("no photos to calibrate the int8 model on")
+    with tempfile.TemporaryDirectory(prefix="photosearch-int8-") as tmp:
+        target = Path(tmp) / "model-int8.onnx"
+        try:
+            quantize_static(
+                str(fp32), str(target), _Batches(input_name, views),
+                quant_format=QuantFormat.QOperator, per_channel=True,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+                extra_options={"CalibTensorRangeSymmetric": False},
+            )
+        except Exception as exc:  # the quantizer reports graph problems as anything at all
+            raise ModelError(f"this model cannot be quantized: {str(exc).splitlines()[0][:200]}") from exc
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, target.read_bytes())
+        for leftover in Path(tmp).iterdir():  # the quantizer's augmented model and its data
+            if leftover != target:
+                leftover.unlink(missing_ok=True)
+    os.chmod(out, 0o644)
+    return out
