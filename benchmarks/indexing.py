@@ -1,16 +1,18 @@
-"""Indexing speed: is the pipeline as fast as the machine allows?
+"""Indexing speed: is the pipeline as fast as the machine allows, at fp32 and at int8?
 
 Generates N camera-sized JPEGs (4000x3000, quality 92) from ../shared photos, builds a
-ResNet-50-shaped ONNX graph with random weights (the real model's compute), and prints,
-from the same run:
+ResNet-50-shaped ONNX graph with random weights (the real model's compute), quantizes it
+to int8 as photosearch does (static, QOperator, per-channel; calibrated on 64 of the files),
+and prints, from the same run, for fp32 and int8 side by side:
 
   - end-to-end photos/s of `photosearch index` (the same core call; start-up excluded)
   - model-only photos/s (same model and batch, tensors in memory, all cores)
-  - decode + preprocess photos/s on one core (our decoder, same files)
   - the ceiling = cores / (cores / model_rate + 1 / decode_rate_one_core)
-  - end-to-end / ceiling (target >= 0.85)
+  - end-to-end / ceiling
 
-and the time of a no-change re-scan of a 10,000-file library (target <= 3 s).
+then decode + preprocess photos/s on one core (our decoder, same files), the ratios
+int8/fp32 (targets: model only >= 1.8, end to end >= 1.4; int8 end to end >= 0.9 x its
+ceiling), and the time of a no-change re-scan of a 10,000-file library (target <= 3 s).
 
     python benchmarks/indexing.py [--n 500] [--rescan-files 10000] [--device cpu]
 """
@@ -61,6 +63,19 @@ def decode_rate_one_core(files, descriptor, limit: int = 120) -> float:
         d = load_for_model(0, str(f), descriptor)
         assert d.error is None, d.error
     return len(files) / (time.perf_counter() - start)
+
+
+def int8_descriptor(app: App, fp32: Descriptor, files: list[Path], work: Path) -> Descriptor:
+    """The int8 model photosearch makes: calibrated on the descriptor's views of 64 photos."""
+    from dataclasses import replace
+
+    from photosearch.core.models.quantize import quantize
+    from photosearch.core.vision.imageio import decode
+
+    spec = fp32.embedder.spec
+    views = [v for f in files[:64] for v in fp32.prepare(decode(str(f), min_side=fp32.min_side).image)]
+    out = quantize(Path(spec.file_for_runtime), work / "model-int8.onnx", spec.input_name, views)
+    return Descriptor(app.embedder(replace(spec, runtime_path=out)), fp32.config, precision="int8")
 
 
 def rescan_time(app: App, descriptor, n_files: int, work: Path) -> float:
@@ -126,28 +141,33 @@ def main() -> int:
               f"provider {descriptor.embedder.provider}, batch {descriptor.embedder.batch_size}, "
               f"descriptor {descriptor.config.pooling} + {descriptor.config.thumb} px thumbnail part")
 
-        model_rate = model_only_rate(descriptor)
-        plain_rate = model_only_rate(Descriptor(descriptor.embedder, CONFIGS["avg"]))
+        int8 = int8_descriptor(app, descriptor, files, work)
         decode_rate = decode_rate_one_core(files, descriptor)
-
-        with app.libraries.open("bench", write=True) as lib:
-            summary = index_library(lib, descriptor, workers=args.workers)
-        assert summary.embedded == args.n and summary.failed == 0, summary
-        e2e = summary.pipeline_rate
-
-        if descriptor.embedder.device == "cpu":
-            ceiling = cores / (cores / model_rate + 1.0 / decode_rate)
-        else:  # the GPU does the model; the CPU cores only decode
-            ceiling = min(model_rate, cores * decode_rate)
-        print(f"end-to-end (photosearch index, {args.n} files): {e2e:8.1f} photos/s")
-        print(f"model only (batch {descriptor.embedder.batch_size}, all cores):      {model_rate:8.1f} photos/s")
-        print(f"  (plain average pooling, one pass:     {plain_rate:8.1f} photos/s; the default descriptor "
-              f"costs {plain_rate / model_rate:.2f}x)")
-        print(f"decode + preprocess, one core:          {decode_rate:8.1f} photos/s")
-        print(f"ceiling for this machine:               {ceiling:8.1f} photos/s")
-        print(f"end-to-end / model only:                {e2e / model_rate:8.2f}   (decoding never starves the model "
-              f"when this is near 1)")
-        print(f"end-to-end / ceiling:                   {e2e / ceiling:8.2f}   (target >= 0.85)")
+        plain_rate = model_only_rate(Descriptor(descriptor.embedder, CONFIGS["avg"]))
+        rows = {}
+        for label, d in (("fp32", descriptor), ("int8", int8)):
+            model_rate = model_only_rate(d)
+            app.libraries.create(f"bench-{label}", [str(files[0].parent)])
+            with app.libraries.open(f"bench-{label}", write=True) as lib:
+                summary = index_library(lib, d, workers=args.workers)
+            assert summary.embedded == args.n and summary.failed == 0, summary
+            if d.embedder.device == "cpu":
+                ceiling = cores / (cores / model_rate + 1.0 / decode_rate)
+            else:  # the GPU does the model; the CPU cores only decode
+                ceiling = min(model_rate, cores * decode_rate)
+            rows[label] = (summary.pipeline_rate, model_rate, ceiling)
+        print(f"{'':34}{'fp32':>10}{'int8':>10}{'int8/fp32':>11}")
+        for i, name in enumerate((f"end-to-end ({args.n} files), photos/s", "model only, photos/s",
+                                  "ceiling, photos/s")):
+            a, b = rows["fp32"][i], rows["int8"][i]
+            print(f"{name:<34}{a:>10.1f}{b:>10.1f}{b / a:>11.2f}")
+        print(f"{'end-to-end / ceiling':<34}{rows['fp32'][0] / rows['fp32'][2]:>10.2f}"
+              f"{rows['int8'][0] / rows['int8'][2]:>10.2f}")
+        print(f"decode + preprocess, one core:    {decode_rate:8.1f} photos/s")
+        print(f"(plain average pooling at fp32, one pass: {plain_rate:.1f} photos/s; the default descriptor "
+              f"costs {plain_rate / rows['fp32'][1]:.2f}x)")
+        print("targets: model only int8/fp32 >= 1.8, end to end int8/fp32 >= 1.4, "
+              "int8 end-to-end / ceiling >= 0.9")
 
         if args.rescan_files:
             t = rescan_time(app, descriptor, args.rescan_files, work)
