@@ -8,7 +8,11 @@ overall: recall@1, recall@10, mAP (one relevant item, so mAP = mean reciprocal r
 Same subject: every flowers5 photo queries the flowers5 library (itself excluded);
 photos of the same class are relevant: mAP and precision@10.
 
-    python benchmarks/quality.py [--model FILE] [--queries 1000] [--config NAME ...]
+    python benchmarks/quality.py [--model FILE] [--queries 1000] [--config NAME ...] [--precision fp32 int8]
+
+With --precision int8, each configuration also gets a row with the int8 model photosearch makes
+on a user's machine: static quantization calibrated on 200 photos of the library (spread over
+the originals and the flowers, as a library's own photos are), checked as the app checks it.
 
 Configurations are descriptor settings (see photosearch/core/descriptor.py); the table
 prints one row per configuration.
@@ -128,11 +132,26 @@ def describe_all(descriptor: Descriptor, sources: list, workers: int = 2, as_que
     return np.concatenate(out)
 
 
+def int8_descriptor(fp32: Descriptor, library_paths: list[str], cache: Path) -> Descriptor:
+    """The int8 model photosearch would make for this library: calibrated on 200 of its photos."""
+    from photosearch.core.models.quantize import quantize
+
+    rng = np.random.default_rng(1)
+    sample = [library_paths[i] for i in rng.choice(len(library_paths), 200, replace=False)]
+    spec = fp32.embedder.spec
+    out = cache / f"int8-{spec.sha256[:12]}-{hashlib.md5(repr(fp32.config).encode()).hexdigest()[:8]}.onnx"
+    if not out.exists():
+        views = [v for p in sample for v in fp32.prepare(decode(p, min_side=fp32.min_side).image)]
+        quantize(Path(spec.file_for_runtime), out, spec.input_name, views)
+    return Descriptor(Embedder(replace(spec, runtime_path=out), device="cpu"), fp32.config, precision="int8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="ONNX model (default: ../shared efficientnet_lite0_fp32.onnx)")
     ap.add_argument("--queries", type=int, default=1000, help="originals to edit (default: all 1000)")
     ap.add_argument("--config", nargs="*", default=["avg"], help=f"descriptor configurations: {', '.join(CONFIGS)}")
+    ap.add_argument("--precision", nargs="*", default=["fp32"], choices=("fp32", "int8"))
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
@@ -159,14 +178,18 @@ def main() -> int:
     cache.mkdir(parents=True, exist_ok=True)
 
     rows = []
-    for name in args.config:
+    library_paths = [str(p) for p in originals] + [str(p) for p in flower_paths]
+    for name, precision in [(c, p) for c in args.config for p in args.precision]:
         spec = load_model_spec(model, cache)
         cfg = CONFIGS[name]
         descriptor = Descriptor(Embedder(Descriptor.prepare_spec(spec, cfg, cache), device="cpu"), cfg)
+        if precision == "int8":
+            descriptor = int8_descriptor(descriptor, library_paths, cache)
         # descriptors do not depend on the whitening settings: computed once per base setting
         base = replace(cfg, **{f: DescriptorConfig.__dataclass_fields__[f].default
                                for f in DescriptorConfig.__dataclass_fields__ if f.startswith("whiten")})
-        key = cache / f"desc-{model.stem}-{args.queries}-{hashlib.md5(str(base).encode()).hexdigest()[:12]}.npz"
+        digest = hashlib.md5(f"{base}{precision}".encode()).hexdigest()[:12]
+        key = cache / f"desc-{model.stem}-{args.queries}-{digest}.npz"
         t0 = time.perf_counter()
         if key.exists():
             with np.load(key) as z:
@@ -196,11 +219,12 @@ def main() -> int:
         p10 = float(rel[:, :10].mean())
         cum = np.cumsum(rel, axis=1)
         ap = (cum / np.arange(1, rel.shape[1] + 1) * rel).sum(1) / np.maximum(rel.sum(1), 1)
-        row = {"config": name, "overall": overall, "per_kind": per_kind, "flowers_map": float(ap.mean()),
+        name_row = name if precision == "fp32" else f"{name}/int8"
+        row = {"config": name_row, "overall": overall, "per_kind": per_kind, "flowers_map": float(ap.mean()),
                "flowers_p10": p10, "ms_per_image": 1000 * t_lib / len(lib)}
         rows.append(row)
         worst = min(per_kind.items(), key=lambda kv: kv[1][0])
-        print(f"[{name}] copy R@1 {overall[0]:.3f}  R@10 {overall[1]:.3f}  mAP {overall[2]:.3f}  "
+        print(f"[{name_row}] copy R@1 {overall[0]:.3f}  R@10 {overall[1]:.3f}  mAP {overall[2]:.3f}  "
               f"hardest {worst[0]} R@1 {worst[1][0]:.3f}  | flowers mAP {row['flowers_map']:.3f} "
               f"P@10 {p10:.3f} | {row['ms_per_image']:.1f} ms/photo", flush=True)
 
