@@ -69,6 +69,14 @@ class LibraryActions(QObject):
         menu.addAction("Forget missing photos…", self.forget_missing)
         menu.addSeparator()
         menu.addAction("Model…", self.choose_model)
+        precision_menu = menu.addMenu("Model precision")
+        self.precision_actions = {}
+        for key, label in (("auto", "Automatic (int8 on a CPU when it checks out)"), ("fp32", "Full (fp32)"),
+                           ("int8", "Fast (int8)")):
+            act = precision_menu.addAction(label, functools.partial(self.set_precision, key))
+            act.setCheckable(True)
+            self.precision_actions[key] = act
+        precision_menu.aboutToShow.connect(self._check_precision)
         device_menu = menu.addMenu("Run the model on")
         self.device_actions = {}
         for key, label in (("auto", "GPU if available (auto)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)")):
@@ -77,6 +85,36 @@ class LibraryActions(QObject):
             self.device_actions[key] = act
         device_menu.aboutToShow.connect(self._check_device)
         return menu
+
+    def _check_precision(self) -> None:
+        lib = self.session.library
+        for key, act in self.precision_actions.items():
+            act.setChecked(lib is not None and key == lib.config.precision)
+
+    def set_precision(self, precision: str, confirm: bool = True) -> None:
+        """A library's vectors come from one precision: moving to another one re-indexes, if the user agrees."""
+        lib, indexing = self.session.library, self.indexing
+        if lib is None or indexing is None or not lib.writable or precision == lib.config.precision:
+            return
+        used = lib.config.precision_used
+        needs_reindex = bool(used) and precision != "auto" and precision != used
+        if needs_reindex and confirm and QMessageBox.question(
+                self.window, "Model precision",
+                f"This library was indexed at {used}. Re-index it at {precision} now? Your photos are not "
+                "touched; every photo is embedded again.") != QMessageBox.StandardButton.Yes:
+            return
+
+        def apply() -> None:
+            try:
+                lib.set_precision(precision, reindex=needs_reindex)
+            except PhotosearchError as exc:
+                self.session.show_message(str(exc), error=True)
+                return
+            self.session.show_message(f"Model precision: {precision}")
+            if needs_reindex:
+                indexing.start(reindex=True)
+
+        indexing.when_stopped(apply)
 
     def _check_device(self) -> None:
         for key, act in self.device_actions.items():

@@ -218,3 +218,11 @@ def test_a_raw_goes_with_its_jpeg_in_copy_and_trash(qtbot, window, photo_folder,
     with qtbot.waitSignal(window.result_actions.trashed, timeout=20000):
         window.result_actions.trash_rows([0], confirm=False)
     assert trashed == [jpeg, raw]
+
+
+def test_changing_the_precision_of_an_indexed_library_re_indexes_it(qtbot, window):
+    assert window.library.config.precision_used == "fp32"
+    with qtbot.waitSignal(window.indexing.controller.finished, timeout=60000) as blocker:
+        window.libraries.set_precision("int8", confirm=False)
+    assert window.library.config.precision == "int8"
+    assert blocker.args[0].embedded == 12  # every photo embedded again, at the new precision
