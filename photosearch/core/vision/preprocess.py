@@ -77,11 +77,12 @@ class Preprocess:
 
     def normalise(self, img: Image.Image) -> np.ndarray:
         """RGB image (already size x size) -> float32 CHW tensor."""
-        arr = np.asarray(img, dtype=np.float32)
-        mul = np.asarray([self.scale / 255.0 / sd for sd in self.std], dtype=np.float32)
-        add = np.asarray([-m / sd for m, sd in zip(self.mean, self.std)], dtype=np.float32)
-        arr = arr * mul + add
-        return np.ascontiguousarray(arr.transpose(2, 0, 1))
+        # one float copy, made straight in CHW order, then scaled in place: the same values,
+        # bit for bit, as (x * mul + add) in HWC and a transposed copy, at a third of the cost
+        chw = np.asarray(img).transpose(2, 0, 1).astype(np.float32, order="C")
+        chw *= np.asarray([self.scale / 255.0 / sd for sd in self.std], dtype=np.float32)[:, None, None]
+        chw += np.asarray([-m / sd for m, sd in zip(self.mean, self.std)], dtype=np.float32)[:, None, None]
+        return chw
 
     def __call__(self, img: Image.Image) -> np.ndarray:
         return self.normalise(self.geometry(img))
