@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import os
 import threading
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -90,14 +89,8 @@ class ThumbnailLoader(QObject):
 
     def wait(self, ms: int = 30000) -> bool:
         """Block until nothing is queued or being made (tests, closing)."""
-        deadline = time.monotonic() + ms / 1000
         with self._cond:
-            while self._stack or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+            return self._cond.wait_for(lambda: not (self._stack or self._busy), ms / 1000)
 
 
 class PixmapCache:

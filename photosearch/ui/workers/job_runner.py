@@ -85,14 +85,8 @@ class JobRunner(QObject):
 
     def wait(self, timeout: float) -> bool:
         """Block until every job is done (shutdown only); False if `timeout` seconds passed first."""
-        deadline = time.monotonic() + timeout
         with self._cond:
-            while self._running or self._queue:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
+            return self._cond.wait_for(lambda: not (self._running or self._queue), timeout)
 
     def _loop(self) -> None:
         while True:
