@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from . import doctor, indexing, info, library, model, searching
+from . import doctor, duplicates, indexing, info, library, model, searching
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add photosearch to your desktop's applications menu (XDG data folders)")
     parser.add_argument("--uninstall-desktop", action="store_true", help="remove it from the menu again")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (library, model, indexing, searching, info, doctor):
+    for group in (library, model, indexing, searching, duplicates, info, doctor):
         group.register(sub, common)
     return parser

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
 # moved-away folder). The photo keeps its vector and labels, is left out of every result,
@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS scan_problems(path TEXT PRIMARY KEY, reason TEXT NOT 
 -- go with it (shown in its details, moved with it); replaced at every scan
 CREATE TABLE IF NOT EXISTS companions(path TEXT PRIMARY KEY, photo_path TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path);
+-- what the user decided about duplicates, by content fingerprint (sorted pair): it survives
+-- re-indexing, renames and moves
+CREATE TABLE IF NOT EXISTS decisions(fp_a TEXT NOT NULL, fp_b TEXT NOT NULL, kind TEXT NOT NULL,
+                                     created REAL NOT NULL, PRIMARY KEY(fp_a, fp_b));
 """
 
 # Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
@@ -59,4 +63,6 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq)"],
     2: ["CREATE TABLE IF NOT EXISTS companions(path TEXT PRIMARY KEY, photo_path TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path)"],
+    3: ["CREATE TABLE IF NOT EXISTS decisions(fp_a TEXT NOT NULL, fp_b TEXT NOT NULL, kind TEXT NOT NULL, "
+        "created REAL NOT NULL, PRIMARY KEY(fp_a, fp_b))"],
 }

@@ -1,0 +1,79 @@
+"""`photosearch duplicates`: groups of duplicates across a library, and what the user decided.
+
+Work in progress (issue 12): listing, levels, keep rules, reference folders and decisions;
+--apply (trash or move, with undo) is not there yet and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..core.app import App
+from ..core.duplicates import decisions
+from ..core.duplicates.finder import find_duplicates
+from ..core.duplicates.grouping import LEVELS
+from ..core.duplicates.keep import parse_rules
+from ..core.errors import PhotosearchError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("duplicates", parents=[common], help="groups of duplicate photos across a library")
+    p.add_argument("--level", choices=list(LEVELS), default="copies",
+                   help="identical: the same picture; copies (default): the same photo edited; "
+                        "similar: the same scene shot again")
+    p.add_argument("--json", action="store_true", help="one JSON object per group per line")
+    p.add_argument("--keep", metavar="RULES",
+                   help="which photo to keep, rules in order (default: resolution,size,date,path)")
+    p.add_argument("--reference", action="append", default=[], metavar="DIR",
+                   help="a folder whose photos are never chosen for removal; repeatable")
+    p.add_argument("--apply", metavar="trash|move:DIR", help="act on the others of each group")
+    p.add_argument("--not-duplicate", nargs="+", metavar="PATH",
+                   help="these photos are not duplicates of each other (keep all); remembered")
+    p.add_argument("--decisions", action="store_true", help="list what was decided")
+    p.add_argument("--forget-decision", nargs="+", metavar="PATH", help="undo the decisions about these photos")
+    p.set_defaults(func=run)
+
+
+def _paths(items: list[str]) -> list[str]:
+    return [str(Path(p).expanduser().absolute()) for p in items]
+
+
+def run(app: App, args: argparse.Namespace) -> int:
+    if args.not_duplicate or args.forget_decision:
+        with app.libraries.open(args.library, write=True) as library:
+            if args.not_duplicate:
+                n = decisions.mark_not_duplicates(library.catalog, _paths(args.not_duplicate))
+                print(f"remembered: {len(args.not_duplicate)} photos are not duplicates of each other "
+                      f"({n} pair(s))")
+            else:
+                n = decisions.forget_decisions(library.catalog, _paths(args.forget_decision))
+                print(f"forgot {n} decision(s)")
+        return 0
+    with app.libraries.open(args.library, write=False) as library:
+        if args.decisions:
+            rows = decisions.list_decisions(library.catalog)
+            if not rows:
+                print("no decisions yet")
+            for a, b, _created in rows:
+                print(f"not duplicates: {' | '.join(a) or '(gone)'}  <->  {' | '.join(b) or '(gone)'}")
+            return 0
+        if args.apply:
+            raise PhotosearchError("--apply is not available yet: list the groups, then move or trash "
+                                   "the others yourself (photosearch never deletes a photo)")
+        groups = find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference))
+    for g in groups:
+        if args.json:
+            print(json.dumps(g.to_dict(), ensure_ascii=False))
+            continue
+        print(f"keep   {g.keep.path}  ({g.keep.width}x{g.keep.height}, {g.keep.size / 1e6:.1f} MB)")
+        for c, s in g.others:
+            print(f"{s:6.3f} {c.path}  ({c.width}x{c.height}, {c.size / 1e6:.1f} MB)")
+        for c in g.protected:
+            print(f"  ref  {c.path}")
+        print()
+    if not args.json:
+        print(f"{len(groups)} group(s) at level {args.level!r}" if groups else
+              f"no duplicates at level {args.level!r}")
+    return 0

@@ -1,0 +1,99 @@
+"""Duplicates: star groups that cannot chain, keep rules, reference folders, decisions that
+survive renames, and the command line's forms (work in progress toward issue 12)."""
+
+import json
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from photosearch.core.duplicates.grouping import Pair, group
+from photosearch.core.duplicates.keep import Candidate, choose, parse_rules
+from photosearch.core.errors import PhotosearchError
+from tests.test_cli import run
+
+
+def test_a_chain_of_similar_shots_does_not_become_one_group():
+    chain = [Pair(i, i + 1, 0.95) for i in range(10)]  # each shot like the next, the ends unlike
+    groups = group(chain, 0.9)
+    assert groups and all(len(g.members) <= 3 for g in groups)
+    for g in groups:  # every member is itself close to its group's centre
+        assert all(g.scores[m] >= 0.9 for m in g.members[1:])
+
+
+def test_a_photo_belongs_to_one_group_and_weak_pairs_make_none():
+    pairs = [Pair(1, 2, 0.99), Pair(1, 3, 0.97), Pair(2, 3, 0.98), Pair(4, 5, 0.85)]
+    groups = group(pairs, 0.9)
+    assert [sorted(g.members) for g in groups] == [[1, 2, 3]]
+
+
+def _c(i, path, w=100, h=100, size=1000, mtime=0):
+    return Candidate(i, path, size, mtime, w, h)
+
+
+def test_keep_rules_in_order_and_reference_folders_never_removed():
+    big, small_big_file, old = _c(1, "/a/big.jpg", 4000, 3000, 1), _c(2, "/a/s.jpg", 100, 100, 9), \
+        _c(3, "/a/old.jpg", 100, 100, 9, mtime=-5)
+    keep, others, _ = choose([small_big_file, old, big])
+    assert keep is big and set(others) == {old, small_big_file}  # resolution first
+    keep, _, _ = choose([small_big_file, old, big], parse_rules("size,date"))
+    assert keep is old  # same size: the older
+    ref = _c(4, "/ref/x.jpg", 10, 10, 1)
+    keep, others, protected = choose([big, ref, old], reference=["/ref"])
+    assert keep is ref and ref not in others and big in others
+    with pytest.raises(PhotosearchError, match="unknown keep rule"):
+        parse_rules("resolution,colour")
+
+
+@pytest.fixture
+def planted(isolated_home, shared, tmp_path):
+    """Real photos and edited copies of three of them, indexed with the real EfficientNet-Lite0."""
+    folder = tmp_path / "photos"
+    (folder / "trip").mkdir(parents=True)
+    originals = sorted((shared / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))[:24]
+    for p in originals:
+        shutil.copy(p, folder / p.name)
+    for p in originals[:3]:
+        img = Image.open(p).convert("RGB")
+        img.resize((img.width // 2, img.height // 2)).save(folder / "trip" / f"small-{p.stem}.jpg", quality=70)
+    model = shared / "models" / "efficientnet_lite0_fp32.onnx"
+    run("library", "create", "lib", folder, "--model", model, "--precision", "fp32", home=isolated_home)
+    run("index", home=isolated_home)
+    return folder, originals
+
+
+def test_planted_copies_are_grouped_and_decisions_are_remembered(isolated_home, planted):
+    folder, originals = planted
+    lines = run("duplicates", "--json", home=isolated_home).stdout.splitlines()
+    groups = [json.loads(line) for line in lines]
+    assert len(groups) == 3 and all(g["level"] == "copies" for g in groups)
+    for g in groups:  # the full-size original is kept, the half-size copy may go
+        assert "small-" not in os.path.basename(g["keep"])
+        assert [os.path.basename(o["path"]) for o in g["others"]] == [f"small-{os.path.basename(g['keep'])[:-5]}.jpg"]
+        assert 0.82 <= g["others"][0]["score"] <= 1.0
+    # "not duplicates" for one group: gone from the list, and it stays gone after a rename
+    first = groups[0]
+    run("duplicates", "--not-duplicate", first["keep"], first["others"][0]["path"], home=isolated_home)
+    moved = folder / "trip" / "renamed.jpg"
+    os.rename(first["others"][0]["path"], moved)
+    run("index", home=isolated_home)
+    after = [json.loads(line) for line in run("duplicates", "--json", home=isolated_home).stdout.splitlines()]
+    assert len(after) == 2 and first["keep"] not in {g["keep"] for g in after}
+    assert "renamed.jpg" in run("duplicates", "--decisions", home=isolated_home).stdout
+    run("duplicates", "--forget-decision", str(moved), home=isolated_home)
+    again = [json.loads(line) for line in run("duplicates", "--json", home=isolated_home).stdout.splitlines()]
+    assert len(again) == 3
+
+
+def test_reference_folders_and_missing_photos(isolated_home, planted):
+    folder, originals = planted
+    out = run("duplicates", "--json", "--reference", folder / "trip", home=isolated_home).stdout
+    groups = [json.loads(line) for line in out.splitlines()]
+    assert groups and all("/trip/" in g["keep"] for g in groups)  # the protected copy is the one kept
+    assert all("/trip/" not in o["path"] for g in groups for o in g["others"])
+    shutil.move(str(folder / "trip"), str(folder.parent / "away"))  # the copies go missing
+    run("index", home=isolated_home)
+    assert run("duplicates", "--json", home=isolated_home).stdout.strip() == ""  # never in a group
+    proc = run("duplicates", "--apply", "trash", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "not available yet" in proc.stderr
