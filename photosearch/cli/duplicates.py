@@ -77,3 +77,45 @@ def run(app: App, args: argparse.Namespace) -> int:
         print(f"{len(groups)} group(s) at level {args.level!r}" if groups else
               f"no duplicates at level {args.level!r}")
     return 0
+
+
+def register_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                     common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("compare", parents=[common], help="how alike two photos are, and what differs")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=compare_photos)
+
+
+def compare_photos(app: App, args: argparse.Namespace) -> int:
+    from ..core.duplicates.compare import compare
+
+    for path in (args.a, args.b):
+        if not Path(path).is_file():
+            raise PhotosearchError(f"no such file: {path}")
+    try:
+        library = app.libraries.open(args.library, write=False)
+    except PhotosearchError:
+        library = None  # photos outside any library: the default model and descriptor
+    try:
+        if library is not None and library.config.dim:
+            descriptor = app.descriptor_for(library, args.model)
+        else:
+            from ..core.vision.descriptor import DEFAULT
+
+            spec = app.model_spec(args.model) if args.model else app.default_model()
+            descriptor = app.describe_with(spec, DEFAULT)
+        result = compare(descriptor, str(Path(args.a).absolute()), str(Path(args.b).absolute()))
+    finally:
+        if library is not None:
+            library.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"score {result['score']:.3f}: {result['level']}")
+    for key, (x, y) in result["differs"].items():
+        print(f"  {key:<9} {x}  vs  {y}")
+    if not result["differs"]:
+        print("  same resolution, size, date and format")
+    return 0

@@ -27,4 +27,5 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (library, model, indexing, searching, duplicates, info, doctor):
         group.register(sub, common)
+    duplicates.register_compare(sub, common)
     return parser

@@ -97,3 +97,19 @@ def test_reference_folders_and_missing_photos(isolated_home, planted):
     assert run("duplicates", "--json", home=isolated_home).stdout.strip() == ""  # never in a group
     proc = run("duplicates", "--apply", "trash", home=isolated_home, check=False)
     assert proc.returncode == 1 and "not available yet" in proc.stderr
+
+
+def test_compare_says_how_alike_and_what_differs(isolated_home, planted, shared):
+    folder, originals = planted
+    a, copy = originals[0], folder / "trip" / f"small-{originals[0].stem}.jpg"
+    result = json.loads(run("compare", folder / a.name, copy, "--json", home=isolated_home).stdout)
+    assert result["level"] in ("identical", "copies") and result["score"] >= 0.82
+    assert result["differs"]["width"] == [result["a"]["width"], result["a"]["width"] // 2]
+    assert "size" in result["differs"] and "format" not in result["differs"]
+    other = json.loads(run("compare", folder / a.name, folder / originals[5].name, "--json",
+                           home=isolated_home).stdout)
+    assert other["level"] == "different" and other["score"] < 0.7
+    # photos outside any library: the model given (or the default one)
+    text = run("compare", a, originals[1], "--model", shared / "models" / "efficientnet_lite0_fp32.onnx",
+               "-l", "nope", home=isolated_home).stdout
+    assert text.startswith("score ") and "different" in text
