@@ -1,13 +1,15 @@
 """`photosearch duplicates`: groups of duplicates across a library, and what the user decided.
 
-Work in progress (issue 12): listing, levels, keep rules, reference folders and decisions;
---apply (trash or move, with undo) is not there yet and says so.
+Work in progress (issue 12): listing, levels, keep rules, reference folders, decisions, and
+acting on the groups (trash or move, journalled, undoable); the spatial check of the copies
+level and the app's view come next.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..core.app import App
@@ -28,7 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
                    help="which photo to keep, rules in order (default: resolution,size,date,path)")
     p.add_argument("--reference", action="append", default=[], metavar="DIR",
                    help="a folder whose photos are never chosen for removal; repeatable")
-    p.add_argument("--apply", metavar="trash|move:DIR", help="act on the others of each group")
+    p.add_argument("--apply", metavar="trash|move:DIR",
+                   help="move the others of each group to the trash, or to a folder (a dry run without this)")
+    p.add_argument("--undo", action="store_true", help="put back what the last --apply moved")
     p.add_argument("--not-duplicate", nargs="+", metavar="PATH",
                    help="these photos are not duplicates of each other (keep all); remembered")
     p.add_argument("--decisions", action="store_true", help="list what was decided")
@@ -41,6 +45,8 @@ def _paths(items: list[str]) -> list[str]:
 
 
 def run(app: App, args: argparse.Namespace) -> int:
+    if args.apply or args.undo:
+        return _act(app, args)
     if args.not_duplicate or args.forget_decision:
         with app.libraries.open(args.library, write=True) as library:
             if args.not_duplicate:
@@ -59,9 +65,6 @@ def run(app: App, args: argparse.Namespace) -> int:
             for a, b, _created in rows:
                 print(f"not duplicates: {' | '.join(a) or '(gone)'}  <->  {' | '.join(b) or '(gone)'}")
             return 0
-        if args.apply:
-            raise PhotosearchError("--apply is not available yet: list the groups, then move or trash "
-                                   "the others yourself (photosearch never deletes a photo)")
         groups = find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference))
     for g in groups:
         if args.json:
@@ -77,6 +80,30 @@ def run(app: App, args: argparse.Namespace) -> int:
         print(f"{len(groups)} group(s) at level {args.level!r}" if groups else
               f"no duplicates at level {args.level!r}")
     return 0
+
+
+def _act(app: App, args: argparse.Namespace) -> int:
+    from ..core.duplicates import actions
+
+    with app.libraries.open(args.library, write=True) as library:
+        if args.undo:
+            restored, problems = actions.undo(library)
+            for m in restored:
+                print(f"put back {m.path}")
+        else:
+            groups = find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference))
+            others = [(c.id, c.path) for g in groups for c, _ in g.others]
+            companions = library.catalog.companions_of(p for _, p in others)
+            files = [f for pid, path in others for f in [(pid, path), *((None, r) for r in companions.get(path, []))]]
+            batch, moved, problems = actions.apply(library, files, args.apply)
+            where = "the trash" if args.apply == "trash" else args.apply[5:]
+            for m in moved:
+                print(f"moved {m.path} -> {m.dest}")
+            print(f"{len(moved)} file(s) of {len(groups)} group(s) moved to {where}; "
+                  "'photosearch duplicates --undo' puts them back")
+    for problem in problems:
+        print(f"photosearch: not moved: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def register_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser],

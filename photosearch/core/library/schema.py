@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
 # moved-away folder). The photo keeps its vector and labels, is left out of every result,
@@ -53,6 +53,10 @@ CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path);
 -- re-indexing, renames and moves
 CREATE TABLE IF NOT EXISTS decisions(fp_a TEXT NOT NULL, fp_b TEXT NOT NULL, kind TEXT NOT NULL,
                                      created REAL NOT NULL, PRIMARY KEY(fp_a, fp_b));
+-- every file photosearch moved (to the trash, or where the user said), so it can be undone
+CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL,
+    time REAL NOT NULL, kind TEXT NOT NULL, photo_id INTEGER, path TEXT NOT NULL, dest TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0);
 """
 
 # Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
@@ -65,4 +69,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS companions_photo ON companions(photo_path)"],
     3: ["CREATE TABLE IF NOT EXISTS decisions(fp_a TEXT NOT NULL, fp_b TEXT NOT NULL, kind TEXT NOT NULL, "
         "created REAL NOT NULL, PRIMARY KEY(fp_a, fp_b))"],
+    4: ["CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, "
+        "time REAL NOT NULL, kind TEXT NOT NULL, photo_id INTEGER, path TEXT NOT NULL, dest TEXT NOT NULL, "
+        "undone INTEGER NOT NULL DEFAULT 0)"],
 }

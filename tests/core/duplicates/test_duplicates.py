@@ -95,8 +95,6 @@ def test_reference_folders_and_missing_photos(isolated_home, planted):
     shutil.move(str(folder / "trip"), str(folder.parent / "away"))  # the copies go missing
     run("index", home=isolated_home)
     assert run("duplicates", "--json", home=isolated_home).stdout.strip() == ""  # never in a group
-    proc = run("duplicates", "--apply", "trash", home=isolated_home, check=False)
-    assert proc.returncode == 1 and "not available yet" in proc.stderr
 
 
 def test_compare_says_how_alike_and_what_differs(isolated_home, planted, shared):
@@ -113,3 +111,40 @@ def test_compare_says_how_alike_and_what_differs(isolated_home, planted, shared)
     text = run("compare", a, originals[1], "--model", shared / "models" / "efficientnet_lite0_fp32.onnx",
                "-l", "nope", home=isolated_home).stdout
     assert text.startswith("score ") and "different" in text
+
+
+def test_trash_others_and_undo_round_trip_without_embedding(isolated_home, planted, tmp_path):
+    folder, originals = planted
+    trash_home = tmp_path / "xdg-data"  # the trash, pointed at a temporary folder
+    groups = [json.loads(line) for line in run("duplicates", "--json", home=isolated_home).stdout.splitlines()]
+    doomed = [o["path"] for g in groups for o in g["others"]]
+    out = run("duplicates", "--apply", "trash", home=isolated_home, XDG_DATA_HOME=str(trash_home)).stdout
+    assert "3 file(s) of 3 group(s) moved to the trash" in out
+    for path in doomed:
+        assert not os.path.exists(path)
+        trashed = trash_home / "Trash" / "files" / os.path.basename(path)
+        info = trash_home / "Trash" / "info" / (os.path.basename(path) + ".trashinfo")
+        assert trashed.exists() and "Path=" in info.read_text()  # a file manager can restore it too
+    for g in groups:
+        assert os.path.exists(g["keep"])  # the kept photo is never touched
+    assert run("duplicates", "--json", home=isolated_home).stdout.strip() == ""
+    stats = json.loads(run("stats", "--json", home=isolated_home).stdout)
+    assert stats["photos"]["missing"] == 3  # their vectors are kept
+    out = run("duplicates", "--undo", home=isolated_home, XDG_DATA_HOME=str(trash_home)).stdout
+    assert out.count("put back") == 3 and all(os.path.exists(p) for p in doomed)
+    assert not list((trash_home / "Trash" / "info").iterdir())
+    assert len(run("duplicates", "--json", home=isolated_home).stdout.splitlines()) == 3
+    assert "0 embedded" in run("index", home=isolated_home).stdout  # back without embedding
+
+
+def test_move_others_to_a_folder_spares_reference_folders(isolated_home, planted, tmp_path):
+    folder, originals = planted
+    target = tmp_path / "review"
+    run("duplicates", "--apply", f"move:{target}", "--reference", folder, home=isolated_home)
+    assert not target.exists() or not list(target.iterdir())  # everything is in a reference folder
+    run("duplicates", "--apply", f"move:{target}", home=isolated_home)
+    assert sorted(p.name for p in target.iterdir()) == sorted(f"small-{p.stem}.jpg" for p in originals[:3])
+    run("duplicates", "--undo", home=isolated_home)
+    assert not list(target.iterdir())
+    proc = run("duplicates", "--undo", home=isolated_home, check=False)
+    assert proc.returncode == 1 and "nothing to undo" in proc.stderr
