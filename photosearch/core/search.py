@@ -40,6 +40,7 @@ class SearchResult:
     hits: list[Hit]
     exclude: tuple[int, ...] = ()  # the library photos searched with (never their own results)
     text: str | None = None  # the keyword of a keyword search
+    copies_level: str | None = None  # "find copies of this photo": the duplicates level asked for
 
 
 class Searcher:
@@ -135,8 +136,20 @@ class Searcher:
     def search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> SearchResult:
         return SearchResult(None, self.by_text(text, k, min_score), text=text)
 
+    def search_copies(self, photo_id: int, level: str = "copies", k: int = 200,
+                      min_score: float = -1.0) -> SearchResult:
+        """The copies of one library photo at a duplicates level (scored as duplicates are)."""
+        from .duplicates.grouping import LEVELS, copies_of
+
+        found = copies_of(self.library, photo_id, max(LEVELS[level], min_score))[:k]
+        paths = self.library.catalog.paths(i for i, _ in found)
+        hits = self._with_companions([Hit(i, paths[i], s) for i, s in found if i in paths])
+        return SearchResult(None, hits, (photo_id,), copies_level=level)
+
     def refine(self, result: SearchResult, k: int, min_score: float) -> SearchResult:
         """The same search with another result count or threshold; nothing is embedded again."""
+        if result.copies_level is not None:
+            return self.search_copies(result.exclude[0], result.copies_level, k, min_score)
         if result.text is not None:
             return self.search_text(result.text, k, max(0.0, min_score))
         if result.vector is None:

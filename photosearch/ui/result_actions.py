@@ -40,6 +40,10 @@ class ResultActions(QObject):
         first = self.model.path_at(rows[0])
         return self.searches.search_photos([self.model.id_at(r) for r in rows], first, self.model.cache.get(first))
 
+    def find_copies_of_row(self, row: int) -> int | None:
+        path = self.model.path_at(row)
+        return self.searches.search_copies(self.model.id_at(row), path, self.model.cache.get(path))
+
     def find_similar_to_selected(self) -> None:
         rows = self.grid.selected_rows()
         if rows:
@@ -52,6 +56,8 @@ class ResultActions(QObject):
         many = len(rows) > 1
         menu.addAction("Find similar to these" if many else "Find similar",
                        lambda: self.find_similar_to_rows(rows))
+        copies = menu.addAction("Find copies of this photo", lambda: self.find_copies_of_row(rows[0]))
+        copies.setEnabled(not many)
         menu.addSeparator()
         menu.addAction("Open", lambda: self.open_rows(rows))
         menu.addAction("Show in folder", lambda: self.show_in_folder(rows[0]))

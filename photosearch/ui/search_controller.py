@@ -113,6 +113,16 @@ class SearchController(QObject):
 
         return self._submit(work, caption, pixmap)
 
+    def search_copies(self, photo_id: int, path: str, pixmap: QPixmap | None = None) -> int | None:
+        """The copies of one photo of the library (the duplicates' copies level around it)."""
+        k, min_score = self.options.k(), self.options.min_score()
+
+        def work() -> Query:
+            return Query(self._searcher(need_model=False).search_copies(photo_id, "copies", k, min_score),
+                         f"Copies of {path}")
+
+        return self._submit(work, f"Copies of {path}", pixmap)
+
     def search_text(self, text: str) -> int | None:
         """Photos whose recognised subject matches a word (ImageNet classes and WordNet parents)."""
         text = text.strip()
@@ -144,9 +154,14 @@ class SearchController(QObject):
         query.seconds = seconds
         self.query = query
         n = len(query.hits)
-        kind = "matching" if query.text is not None else "similar"
-        self.hits_ready.emit(query, f"{n:,} {kind} photos · {seconds * 1000:.0f} ms" if n else
-                             f"No {kind} photos found (is the library indexed? try a lower minimum similarity)")
+        if query.result.copies_level is not None:
+            message = (f"{n:,} {'copy' if n == 1 else 'copies'} of this photo · {seconds * 1000:.0f} ms" if n else
+                       "No copies of this photo in the library (edited copies, not just similar photos)")
+        else:
+            kind = "matching" if query.text is not None else "similar"
+            message = (f"{n:,} {kind} photos · {seconds * 1000:.0f} ms" if n else
+                       f"No {kind} photos found (is the library indexed? try a lower minimum similarity)")
+        self.hits_ready.emit(query, message)
 
     def _failed(self, generation: int, failure: JobFailure) -> None:
         if generation == self.generation:

@@ -64,6 +64,20 @@ def candidate_pairs(library: Library, threshold: float, neighbours: int = NEIGHB
     return [Pair(a, b, s) for (a, b), s in found.items()]
 
 
+def copies_of(library: Library, photo_id: int, threshold: float, neighbours: int = 50) -> list[tuple[int, float]]:
+    """The photos that score at least `threshold` with this one (its copies, at a level), best first."""
+    index = library.index
+    found, vecs = library.catalog.vectors([photo_id])
+    if index is None or len(found) == 0:
+        return []
+    near, _ = index.query(vecs[0], neighbours, exclude=frozenset((photo_id,)))
+    got, their = library.catalog.vectors(int(i) for i in near.tolist())
+    scores = their @ vecs[0]
+    ranked = sorted(((int(i), float(s)) for i, s in zip(got.tolist(), scores.tolist()) if s >= threshold),
+                    key=lambda x: -x[1])
+    return ranked
+
+
 def group(pairs: Iterable[Pair], threshold: float) -> list[Group]:
     """Star groups: the photo with the most strong neighbours becomes a centre, and only photos
     that score at least `threshold` against the centre join it. A chain of similar shots (each

@@ -148,3 +148,30 @@ def test_move_others_to_a_folder_spares_reference_folders(isolated_home, planted
     assert not list(target.iterdir())
     proc = run("duplicates", "--undo", home=isolated_home, check=False)
     assert proc.returncode == 1 and "nothing to undo" in proc.stderr
+
+
+def test_find_copies_of_one_photo_in_the_app(qtbot, isolated_home, planted, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from photosearch.core.app import App
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.ui.main_window import MainWindow
+
+    folder, originals = planted
+    w = MainWindow(App(dirs=app_dirs(isolated_home), device="cpu"),
+                   QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat), auto_index=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.library is not None)
+    original = str(folder / originals[1].name)
+    photo_id = w.library.catalog.photo_by_path(original).id
+    w.model.set_results([photo_id], [1.0], [original])
+    menu = w.result_actions.build_context_menu([0])
+    action = next(a for a in menu.actions() if a.text() == "Find copies of this photo")
+    with qtbot.waitSignal(w.results_ready, timeout=20000) as blocker:
+        action.trigger()
+    assert blocker.args == [1] and w.model.path_at(0) == str(folder / "trip" / f"small-{originals[1].stem}.jpg")
+    assert "1 copy of this photo" in w.message.text()
+    with qtbot.waitSignal(w.results_ready, timeout=20000) as blocker:  # refining keeps it a copies search
+        w.options.k_box.setValue(5)
+    assert blocker.args == [1]
+    w.close()
