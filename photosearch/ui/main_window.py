@@ -10,7 +10,7 @@ They share the open library through the Session.
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QPushButton, QSplitter, QStackedWidget, QToolBar
 
 from ..core.app import App
@@ -165,9 +165,6 @@ class MainWindow(QMainWindow):
             self.indexing.set_device_text(query.device)
         self.show_message(message)
         self.results_ready.emit(len(query.hits))
-
-    def query_pixmap(self, path: str) -> QPixmap | None:
-        return self.model.cache.get(path)
 
     # -- settings and closing ------------------------------------------------------------
     def _restore_settings(self) -> None:

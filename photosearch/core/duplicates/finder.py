@@ -59,12 +59,6 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
 
 
 def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, str | None]]:
-    rows: dict[int, tuple[Candidate, str | None]] = {}
-    id_list = sorted(ids)
-    for start in range(0, len(id_list), 500):
-        part = id_list[start:start + 500]
-        q = ("SELECT id, path, size, mtime_ns, width, height, fingerprint FROM photos "
-             f"WHERE status=1 AND id IN ({','.join('?' * len(part))})")
-        for pid, path, size, mtime, w, h, fp in library.catalog.conn.execute(q, part):
-            rows[pid] = (Candidate(pid, path, size, mtime, w or 0, h or 0), fp)
-    return rows
+    query = "SELECT id, path, size, mtime_ns, width, height, fingerprint FROM photos WHERE status=1 AND id IN"
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0), fp)
+            for pid, path, size, mtime, w, h, fp in library.catalog.select_in(query, sorted(ids))}

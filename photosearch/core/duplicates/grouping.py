@@ -47,7 +47,7 @@ def candidate_pairs(library: Library, threshold: float, neighbours: int = NEIGHB
     if index is None:
         return []
     catalog = library.catalog
-    ids = sorted(index.live_ids())
+    ids = catalog.searchable_ids()
     found: dict[tuple[int, int], float] = {}
     for start in range(0, len(ids), chunk):
         part, vecs = catalog.vectors(ids[start:start + chunk])

@@ -193,7 +193,7 @@ class Catalog:
         now = time.time()
         with self.transaction() as c:
             seq = self._next_seq(c)
-            with_vector = {r[0] for r in self._select_in(c, "SELECT photo_id FROM vectors WHERE photo_id IN", ids)}
+            with_vector = {r[0] for r in self.select_in("SELECT photo_id FROM vectors WHERE photo_id IN", ids, c)}
             missing = [i for i in ids if i in with_vector]
             removed = [i for i in ids if i not in with_vector]
             c.executemany("UPDATE photos SET status=3, missing_since=COALESCE(missing_since, ?) WHERE id=?",
@@ -219,13 +219,18 @@ class Catalog:
     def missing(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM photos WHERE status=3 ORDER BY id")]
 
-    @staticmethod
-    def _select_in(c: sqlite3.Connection, query: str, ids: list[Any]) -> list[tuple[Any, ...]]:
+    def select_in(self, query: str, values: list[Any], c: sqlite3.Connection | None = None) -> list[tuple[Any, ...]]:
+        """Rows of `query ... IN (values)`, asked in chunks (SQLite limits the number of parameters)."""
+        c = c or self.conn
         rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
             rows += c.execute(f"{query} ({','.join('?' * len(part))})", part).fetchall()
         return rows
+
+    def searchable_ids(self) -> list[int]:
+        """Photos a search can return (status indexed), in id order."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM photos WHERE status=1 ORDER BY id")]
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = list(ids)
@@ -250,8 +255,7 @@ class Catalog:
     def companions_of(self, paths: Iterable[str]) -> dict[str, list[str]]:
         """The RAW files that go with these photos (only photos that have some)."""
         out: dict[str, list[str]] = {}
-        rows = self._select_in(self.conn, "SELECT photo_path, path FROM companions WHERE photo_path IN",
-                               list(paths))
+        rows = self.select_in("SELECT photo_path, path FROM companions WHERE photo_path IN", list(paths))
         for photo, raw in sorted(rows):
             out.setdefault(photo, []).append(raw)
         return out
@@ -332,11 +336,7 @@ class Catalog:
     def vectors(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         """Stored vectors of the given photos (those that have one), in the given order."""
         ids = [int(i) for i in ids]
-        found: dict[int, bytes] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            q = f"SELECT photo_id, vec FROM vectors WHERE photo_id IN ({','.join('?' * len(part))})"
-            found.update(self.conn.execute(q, part).fetchall())
+        found: dict[int, bytes] = dict(self.select_in("SELECT photo_id, vec FROM vectors WHERE photo_id IN", ids))
         keep = [i for i in ids if i in found]
         return np.asarray(keep, dtype=np.int64), self._unblob([found[i] for i in keep])
 
@@ -361,13 +361,7 @@ class Catalog:
         return self._photo(self.conn.execute(f"SELECT {self._COLS} FROM photos WHERE path=?", (path,)).fetchone())
 
     def paths(self, ids: Iterable[int]) -> dict[int, str]:
-        ids = [int(i) for i in ids]
-        out: dict[int, str] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            q = f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(part))})"
-            out.update(self.conn.execute(q, part).fetchall())
-        return out
+        return dict(self.select_in("SELECT id, path FROM photos WHERE id IN", [int(i) for i in ids]))
 
     def counts(self) -> dict[str, int]:
         out = {name: 0 for name in STATUS_NAMES.values()}

@@ -164,7 +164,7 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None)
                     img = img.reduce(factor)
             img = _to_rgb(img)
             if orientation != 1:
-                img = _transpose(img, orientation)
+                img = transpose(img, orientation)
     except ImageError:
         raise
     except Exception as exc:
@@ -214,10 +214,6 @@ def _decode_raw(source: Source, min_side: int | None) -> Decoded:
 
 def transpose(img: Image.Image, orientation: int) -> Image.Image:
     """Turn an image upright according to an EXIF orientation value."""
-    return _transpose(img, orientation)
-
-
-def _transpose(img: Image.Image, orientation: int) -> Image.Image:
     for op in _TRANSPOSE.get(orientation, []):
         img = img.transpose(op)
     return img
