@@ -157,12 +157,11 @@ class App:
                                 config: DescriptorConfig | None = None,
                                 report: Callable[[str], None] = lambda text: None) -> Descriptor:
         """The descriptor to index with. For a library without vectors yet whose precision is
-        auto (on a CPU) or int8, this first scans the folders, then makes and checks an int8
+        auto (on a CPU) or int8, this first makes and checks an int8
         model on the library's own photos, and records what was decided."""
         return self._with_precision(library, self.descriptor_for(library, override, config), report)
 
     def _with_precision(self, library: Library, fp32: Descriptor, report: Callable[[str], None]) -> Descriptor:
-        from .pipeline.indexer import scan_library
         from .pipeline.precision import make_int8
 
         setting = library.config.precision
@@ -170,7 +169,6 @@ class App:
             return fp32
         if setting == "auto" and fp32.embedder.device == "cuda":
             return fp32  # fp32 is fast on a GPU; int8 would only cost quality
-        scan_library(library)
         outcome = make_int8(library, fp32, lambda spec: Descriptor(self.embedder(spec), fp32.config, "int8"),
                             report)
         self.notice(outcome.message)

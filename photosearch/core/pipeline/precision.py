@@ -28,6 +28,7 @@ from ..models.quantize import calibration_key, is_quantized, quantize
 from ..models.spec import ModelSpec, sha256_file
 from ..vision.descriptor import Descriptor
 from ..vision.imageio import decode
+from .scanner import ScanOptions, walk
 
 PRECISIONS = ("auto", "fp32", "int8")
 MIN_MEAN_COSINE = 0.98
@@ -71,10 +72,14 @@ def verify(fp32: Descriptor, int8: Descriptor, images: list[Any]) -> Verificatio
 
 
 def sample_photos(library: Library, n: int) -> list[str]:
-    """Up to n photo paths spread over the library's folders (round-robin by folder)."""
-    rows = library.catalog.conn.execute("SELECT path FROM photos WHERE status IN (0, 1) ORDER BY id").fetchall()
+    """Up to n photo paths spread over the library's folders (round-robin by folder).
+
+    Read from the folders, not the catalog: calibrating needs files, and scanning into the
+    catalog here would make the indexing pass that follows report every photo as unchanged."""
+    config = library.config
+    found = walk(config.roots, ScanOptions(exclude=config.exclude, skip_hidden=config.skip_hidden), [])
     by_folder: dict[str, list[str]] = {}
-    for (path,) in rows:
+    for path in sorted(found):
         by_folder.setdefault(os.path.dirname(path), []).append(path)
     rng = np.random.default_rng(0)
     queues = [list(rng.permutation(paths)) for _, paths in sorted(by_folder.items())]
