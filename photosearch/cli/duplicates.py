@@ -1,8 +1,7 @@
 """`photosearch duplicates`: groups of duplicates across a library, and what the user decided.
 
-Work in progress (issue 12): listing, levels, keep rules, reference folders, decisions, and
-acting on the groups (trash or move, journalled, undoable); the spatial check of the copies
-level and the app's view come next.
+Listing brings the library's stored pairs up to date first (only photos indexed since the
+last time are looked at); when the app holds the library, the pairs are used as stored.
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ from pathlib import Path
 
 from ..core.app import App
 from ..core.duplicates import decisions
-from ..core.duplicates.finder import find_duplicates
+from ..core.duplicates.finder import DuplicateGroup, find_duplicates
 from ..core.duplicates.grouping import LEVELS
 from ..core.duplicates.keep import parse_rules
-from ..core.errors import PhotosearchError
+from ..core.errors import LibraryLocked, PhotosearchError
+from ..core.library.libraries import Library
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -27,7 +27,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
                         "similar: the same scene shot again")
     p.add_argument("--json", action="store_true", help="one JSON object per group per line")
     p.add_argument("--keep", metavar="RULES",
-                   help="which photo to keep, rules in order (default: resolution,size,date,path)")
+                   help="which photo to keep, rules in order (default: resolution,size,date,original,path)")
+    p.add_argument("--prefer", action="append", default=[], metavar="DIR",
+                   help="keep the photo in this folder when a group has one there; repeatable")
+    p.add_argument("--keep-photo", metavar="PATH",
+                   help="keep this photo in its groups whatever the rules say; remembered")
     p.add_argument("--reference", action="append", default=[], metavar="DIR",
                    help="a folder whose photos are never chosen for removal; repeatable")
     p.add_argument("--apply", metavar="trash|move:DIR",
@@ -47,9 +51,12 @@ def _paths(items: list[str]) -> list[str]:
 def run(app: App, args: argparse.Namespace) -> int:
     if args.apply or args.undo:
         return _act(app, args)
-    if args.not_duplicate or args.forget_decision:
+    if args.not_duplicate or args.forget_decision or args.keep_photo:
         with app.libraries.open(args.library, write=True) as library:
-            if args.not_duplicate:
+            if args.keep_photo:
+                decisions.choose_keep(library.catalog, _paths([args.keep_photo])[0])
+                print(f"remembered: keep {args.keep_photo}")
+            elif args.not_duplicate:
                 n = decisions.mark_not_duplicates(library.catalog, _paths(args.not_duplicate))
                 print(f"remembered: {len(args.not_duplicate)} photos are not duplicates of each other "
                       f"({n} pair(s))")
@@ -57,15 +64,23 @@ def run(app: App, args: argparse.Namespace) -> int:
                 n = decisions.forget_decisions(library.catalog, _paths(args.forget_decision))
                 print(f"forgot {n} decision(s)")
         return 0
-    with app.libraries.open(args.library, write=False) as library:
+    try:
+        library = app.libraries.open(args.library, write=True)
+    except LibraryLocked:  # the app is indexing it: the pairs as stored
+        print("photosearch: the library is in use; duplicates as of its last update", file=sys.stderr)
+        library = app.libraries.open(args.library, write=False)
+    with library:
         if args.decisions:
             rows = decisions.list_decisions(library.catalog)
             if not rows:
                 print("no decisions yet")
-            for a, b, _created in rows:
-                print(f"not duplicates: {' | '.join(a) or '(gone)'}  <->  {' | '.join(b) or '(gone)'}")
+            for a, b, kind, _created in rows:
+                if kind == decisions.KEEP:
+                    print(f"keep: {' | '.join(a) or '(gone)'}")
+                else:
+                    print(f"not duplicates: {' | '.join(a) or '(gone)'}  <->  {' | '.join(b) or '(gone)'}")
             return 0
-        groups = find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference))
+        groups = _find(app, library, args)
     for g in groups:
         if args.json:
             print(json.dumps(g.to_dict(), ensure_ascii=False))
@@ -82,6 +97,15 @@ def run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _find(app: App, library: Library, args: argparse.Namespace) -> list[DuplicateGroup]:
+    def progress(done: int, total: int) -> None:
+        if total >= 2000 and sys.stderr.isatty():
+            print(f"\rlooking at new photos: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    return find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference),
+                           _paths(args.prefer), app.region_source(library), progress)
+
+
 def _act(app: App, args: argparse.Namespace) -> int:
     from ..core.duplicates import actions
 
@@ -91,7 +115,7 @@ def _act(app: App, args: argparse.Namespace) -> int:
             for m in restored:
                 print(f"put back {m.path}")
         else:
-            groups = find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference))
+            groups = _find(app, library, args)
             others = [(c.id, c.path) for g in groups for c, _ in g.others]
             companions = library.catalog.companions_of(p for _, p in others)
             files = [f for pid, path in others for f in [(pid, path), *((None, r) for r in companions.get(path, []))]]

@@ -144,6 +144,12 @@ class App:
                 found = self._descriptors.setdefault(key, found)
         return found
 
+    def region_source(self, library: Library) -> Callable[[list[int]], dict[int, bytes]]:
+        """What the duplicates finder calls for photos indexed before regions were stored."""
+        from .pipeline.regions import fill_regions
+
+        return lambda ids: fill_regions(library, self.descriptor_for(library), ids)
+
     def _int8_descriptor(self, library: Library, fp32: Descriptor, record: dict[str, Any]) -> Descriptor:
         """The library's own int8 model, as its vectors were made with it."""
         path = library.folder / str(record.get("file", ""))

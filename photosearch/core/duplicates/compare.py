@@ -1,11 +1,12 @@
-"""Two photos side by side: how alike they are (the duplicates score and its level) and what
-differs (resolution, file size, date, format). Either photo may be outside any library."""
+"""Two photos side by side: how alike they are (the duplicates score and its level), what
+differs (resolution, file size, date, format), and where each matches the other (the similarity
+maps the app draws). Either photo may be outside any library."""
 
 from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import numpy as np
 from ..errors import ImageError
 from ..vision.descriptor import Descriptor
 from ..vision.imageio import decode, open_image
-from .grouping import LEVELS
+from ..vision.regions import GRID, unpack
+from .pairs import LEVELS, score_pairs
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,57 @@ def level_of(score: float) -> str:
     return "different"
 
 
-def compare(descriptor: Descriptor, a: str, b: str) -> dict[str, Any]:
-    """The JSON `photosearch compare --json` prints (an interface: keep its keys)."""
+@dataclass
+class Comparison:
+    score: float
+    cosine: float
+    level: str
+    a: PhotoFacts
+    b: PhotoFacts
+    # for each region of A (GRID x GRID, row by row), its best cosine among B's regions; and B's
+    map_a: np.ndarray = field(default_factory=lambda: np.zeros((GRID, GRID), np.float32))
+    map_b: np.ndarray = field(default_factory=lambda: np.zeros((GRID, GRID), np.float32))
+    # the part of each photo the maps cover, (left, top, right, bottom) as fractions: the model
+    # sees the central square of a photo
+    area_a: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    area_b: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `photosearch compare --json` prints (an interface: keep its keys)."""
+        differs = {}
+        for key in ("width", "height", "size", "modified", "format"):
+            x, y = getattr(self.a, key), getattr(self.b, key)
+            if x != y:
+                differs[key] = [x, y]
+        return {"score": round(self.score, 4), "level": self.level, "cosine": round(self.cosine, 4),
+                "a": self.a.__dict__, "b": self.b.__dict__, "differs": differs}
+
+
+def _area(width: int, height: int, fraction: float) -> tuple[float, float, float, float]:
+    side = min(width, height) * fraction
+    fx, fy = side / width / 2, side / height / 2
+    return (0.5 - fx, 0.5 - fy, 0.5 + fx, 0.5 + fy)
+
+
+def compare_photos(descriptor: Descriptor, a: str, b: str) -> Comparison:
     fa, fb = PhotoFacts.of(a), PhotoFacts.of(b)
     images = [decode(p, min_side=descriptor.min_side).image for p in (a, b)]
-    va, vb = descriptor.describe_images(images)
-    score = float(np.dot(va, vb))
-    differs = {}
-    for key in ("width", "height", "size", "modified", "format"):
-        x, y = getattr(fa, key), getattr(fb, key)
-        if x != y:
-            differs[key] = [x, y]
-    return {"score": round(score, 4), "level": level_of(score), "a": fa.__dict__, "b": fb.__dict__,
-            "differs": differs}
+    out = descriptor.run([descriptor.prepare(im) for im in images])
+    cosine = float(np.dot(out.vectors[0], out.vectors[1]))
+    blobs: list[bytes | None] = list(out.regions) if out.regions else [None, None]
+    score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
+    result = Comparison(score, cosine, level_of(score), fa, fb)
+    if out.regions:
+        (ra, rb), _ = unpack(list(out.regions))
+        sim = ra @ rb.T
+        result.map_a = sim.max(1).reshape(GRID, GRID)
+        result.map_b = sim.max(0).reshape(GRID, GRID)
+    pre = descriptor.embedder.spec.preprocess
+    fraction = pre.crop_fraction if pre.resize == "center_crop" else 1.0
+    result.area_a = _area(images[0].width, images[0].height, fraction)
+    result.area_b = _area(images[1].width, images[1].height, fraction)
+    return result
+
+
+def compare(descriptor: Descriptor, a: str, b: str) -> dict[str, Any]:
+    return compare_photos(descriptor, a, b).to_dict()

@@ -11,6 +11,7 @@ from ..errors import PhotosearchError
 from ..library.catalog import Catalog
 
 NOT_DUPLICATES = "not-duplicates"
+KEEP = "keep"  # the user's choice of the photo to keep: (fingerprint, "")
 
 
 def _key(a: str, b: str) -> tuple[str, str]:
@@ -41,16 +42,31 @@ def mark_not_duplicates(catalog: Catalog, paths: list[str]) -> int:
 
 
 def decided_pairs(catalog: Catalog) -> set[tuple[str, str]]:
-    return {(a, b) for a, b in catalog.conn.execute("SELECT fp_a, fp_b FROM decisions")}
+    return {(a, b) for a, b in catalog.conn.execute("SELECT fp_a, fp_b FROM decisions WHERE kind=?",
+                                                    (NOT_DUPLICATES,))}
 
 
-def list_decisions(catalog: Catalog) -> list[tuple[list[str], list[str], float]]:
+def choose_keep(catalog: Catalog, keep: str, others: Iterable[str] = ()) -> None:
+    """Keep this photo in its group (over the rules); the group's other photos lose such a choice."""
+    fps = fingerprints_of(catalog, [keep, *others])
+    with catalog.transaction() as c:
+        c.executemany("DELETE FROM decisions WHERE fp_a=? AND fp_b='' AND kind=?",
+                      [(fp, KEEP) for fp in fps.values()])
+        c.execute("INSERT OR REPLACE INTO decisions VALUES(?, '', ?, ?)", (fps[keep], KEEP, time.time()))
+
+
+def kept_fingerprints(catalog: Catalog) -> set[str]:
+    return {r[0] for r in catalog.conn.execute("SELECT fp_a FROM decisions WHERE kind=?", (KEEP,))}
+
+
+def list_decisions(catalog: Catalog) -> list[tuple[list[str], list[str], str, float]]:
     """Each decision with the current paths of its two photos (a photo may have moved)."""
     by_fp: dict[str, list[str]] = {}
     for path, fp in catalog.conn.execute("SELECT path, fingerprint FROM photos WHERE fingerprint IS NOT NULL"):
         by_fp.setdefault(fp, []).append(path)
-    return [(by_fp.get(a, []), by_fp.get(b, []), created)
-            for a, b, created in catalog.conn.execute("SELECT fp_a, fp_b, created FROM decisions ORDER BY created")]
+    return [(by_fp.get(a, []), by_fp.get(b, []) if b else [], kind, created)
+            for a, b, kind, created in catalog.conn.execute(
+                "SELECT fp_a, fp_b, kind, created FROM decisions ORDER BY created")]
 
 
 def forget_decisions(catalog: Catalog, paths: list[str]) -> int:

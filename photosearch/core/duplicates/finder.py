@@ -1,17 +1,20 @@
-"""Duplicates across a library: groups at a level, minus what the user decided, with the
-photo to keep chosen by rules. Missing photos are never in a group (they are not in the index)."""
+"""Duplicates across a library: groups at a level from the stored pairs (brought up to date
+first), minus what the user decided, with the photo to keep chosen by rules. Missing photos are
+never in a group (only searchable photos' pairs are used)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PhotosearchError
 from ..library.libraries import Library
-from .decisions import decided_pairs
-from .grouping import LEVELS, candidate_pairs, group
+from ..vision.exif import read_facts
+from .decisions import decided_pairs, kept_fingerprints
+from .grouping import LEVELS, group
 from .keep import DEFAULT_RULES, Candidate, choose
+from .pairs import RegionSource, stored_pairs, update_pairs
 
 
 @dataclass
@@ -29,18 +32,27 @@ class DuplicateGroup:
             d["reference"] = [c.path for c in self.protected]
         return d
 
+    @property
+    def members(self) -> list[Candidate]:
+        return [self.keep, *(c for c, _ in self.others), *self.protected]
+
 
 def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str] = DEFAULT_RULES,
-                    reference: Sequence[str] = ()) -> list[DuplicateGroup]:
+                    reference: Sequence[str] = (), prefer: Sequence[str] = (),
+                    fill_regions: RegionSource | None = None,
+                    report: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
+    """The groups, best score first. A writable library's pairs are brought up to date first
+    (only photos indexed since the last time are looked at); a read-only one uses them as stored."""
     if level not in LEVELS:
         raise PhotosearchError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if not library.catalog.readonly:
+        update_pairs(library, fill_regions, report)
     threshold = LEVELS[level]
-    pairs = candidate_pairs(library, threshold)
+    pairs = stored_pairs(library, threshold)
     if not pairs:
         return []
-    catalog = library.catalog
     info = _candidates(library, {p.a for p in pairs} | {p.b for p in pairs})
-    decided = decided_pairs(catalog)
+    decided = decided_pairs(library.catalog)
     if decided:
         fps = {i: fp for i, (_, fp) in info.items()}
         pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
@@ -49,16 +61,32 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
         members = [info[i][0] for i in g.members if i in info]
         if len(members) < 2:
             continue
-        keep, others, protected = choose(members, rules, reference)
+        keep, others, protected = choose(members, rules, reference, prefer)
         if not others:
             continue  # everything is protected or kept: nothing to review
         score_of = {g.centre: 1.0, **g.scores}
-        out.append(DuplicateGroup(level, keep, [(c, score_of.get(c.id, 0.0)) for c in others], protected))
+        # a member's score: to the centre; the centre's: its best member's
+        best = max(g.scores.values())
+        out.append(DuplicateGroup(level, keep, [(c, score_of.get(c.id, 0.0) if c.id != g.centre else best)
+                                                for c in others], protected))
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
     return out
 
 
 def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, str | None]]:
-    query = "SELECT id, path, size, mtime_ns, width, height, fingerprint FROM photos WHERE status=1 AND id IN"
-    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0), fp)
-            for pid, path, size, mtime, w, h, fp in library.catalog.select_in(query, sorted(ids))}
+    catalog = library.catalog
+    query = ("SELECT id, path, size, mtime_ns, width, height, fingerprint, taken, camera FROM photos "
+             "WHERE status=1 AND id IN")
+    rows = catalog.select_in(query, sorted(ids))
+    # photos indexed before capture dates were recorded: read from their headers once, then kept
+    unknown = [r for r in rows if r[8] is None]
+    if unknown:
+        facts = {r[0]: read_facts(r[1]) for r in unknown}
+        if not catalog.readonly:
+            with catalog.transaction() as c:
+                c.executemany("UPDATE photos SET taken=?, camera=? WHERE id=?",
+                              [(t, cam, pid) for pid, (t, cam) in facts.items()])
+        rows = [r if r[8] is not None else (*r[:7], *facts[r[0]]) for r in rows]
+    chosen = kept_fingerprints(catalog)
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen), fp)
+            for pid, path, size, mtime, w, h, fp, taken, camera in rows}

@@ -1,36 +1,15 @@
-"""Duplicate groups from the stored vectors: neighbour lists from the search index, exact
-scores from the stored (raw, unwhitened) vectors, groups that cannot chain.
-
-The score is the cosine of the stored descriptors, not of the library-whitened index: whitening
-is learned per library, so its scale differs between libraries, and a level must mean the same
-everywhere. Nothing is decoded.
-
-Work in progress (issue 12): the levels below are cosine thresholds only; the spatial check that
-separates copies from photos of one scene is still to come.
-"""
+"""Duplicate groups from scored pairs (pairs.py): star groups that cannot chain, and the copies
+of one photo. Nothing is decoded: scores come from stored vectors and regions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..library.libraries import Library
+from .pairs import LEVELS, Pair, regions, score_pairs
 
-# Provisional thresholds on the stored descriptors' cosine (default descriptor, EfficientNet-Lite0):
-# 200 ImageNet photos + 20 half-size q70 copies: copies scored 0.85-0.95, unrelated pairs at most
-# 0.76. Harder edits (framing, crops) and photos of one scene overlap more: the spatial check
-# that issue 12 asks for is what will draw the copies line properly.
-LEVELS = {"identical": 0.97, "copies": 0.82, "similar": 0.70}
-NEIGHBOURS = 12
-
-
-@dataclass(frozen=True)
-class Pair:
-    a: int
-    b: int
-    score: float
+__all__ = ["LEVELS", "Group", "Pair", "copies_of", "group"]
 
 
 @dataclass
@@ -38,30 +17,6 @@ class Group:
     centre: int
     members: list[int] = field(default_factory=list)  # the centre first
     scores: dict[int, float] = field(default_factory=dict)  # member -> score to the centre
-
-
-def candidate_pairs(library: Library, threshold: float, neighbours: int = NEIGHBOURS,
-                    chunk: int = 2048) -> list[Pair]:
-    """Pairs of searchable photos scoring at least `threshold`, each pair once (a < b)."""
-    index = library.index
-    if index is None:
-        return []
-    catalog = library.catalog
-    ids = catalog.searchable_ids()
-    found: dict[tuple[int, int], float] = {}
-    for start in range(0, len(ids), chunk):
-        part, vecs = catalog.vectors(ids[start:start + chunk])
-        for pid, vec in zip(part.tolist(), vecs):
-            near, _ = index.query(vec, neighbours + 1, exclude=frozenset((pid,)))
-            others = [int(i) for i in near.tolist() if (min(pid, i), max(pid, i)) not in found]
-            if not others:
-                continue
-            got, their = catalog.vectors(others)
-            scores = their @ vec
-            for other, score in zip(got.tolist(), scores.tolist()):
-                if score >= threshold:
-                    found[(min(pid, other), max(pid, other))] = float(score)
-    return [Pair(a, b, s) for (a, b), s in found.items()]
 
 
 def copies_of(library: Library, photo_id: int, threshold: float, neighbours: int = 50) -> list[tuple[int, float]]:
@@ -72,10 +27,12 @@ def copies_of(library: Library, photo_id: int, threshold: float, neighbours: int
         return []
     near, _ = index.query(vecs[0], neighbours, exclude=frozenset((photo_id,)))
     got, their = library.catalog.vectors(int(i) for i in near.tolist())
-    scores = their @ vecs[0]
-    ranked = sorted(((int(i), float(s)) for i, s in zip(got.tolist(), scores.tolist()) if s >= threshold),
-                    key=lambda x: -x[1])
-    return ranked
+    if len(got) == 0:
+        return []
+    have = regions(library, [photo_id, *got.tolist()])
+    ids = got.tolist()
+    scores = score_pairs(their @ vecs[0], [have.get(photo_id)] * len(ids), [have.get(i) for i in ids])
+    return sorted(((int(i), float(s)) for i, s in zip(ids, scores.tolist()) if s >= threshold), key=lambda x: -x[1])
 
 
 def group(pairs: Iterable[Pair], threshold: float) -> list[Group]:
@@ -101,7 +58,3 @@ def group(pairs: Iterable[Pair], threshold: float) -> list[Group]:
         ranked = sorted(members, key=lambda m: (-members[m], m))
         groups.append(Group(centre, [centre, *ranked], members))
     return groups
-
-
-def score(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(np.asarray(a, np.float32), np.asarray(b, np.float32)))

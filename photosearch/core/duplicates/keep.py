@@ -1,16 +1,20 @@
-"""Which photo of a duplicate group to keep: an ordered list of rules, and reference folders
-whose photos are never chosen for removal."""
+"""Which photo of a duplicate group to keep: an ordered list of rules, preferred folders,
+the user's own choice, and reference folders whose photos are never chosen for removal."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import PhotosearchError
 
-# resolution first, then the larger file, then the older file, then the shorter path
-DEFAULT_RULES = ("resolution", "size", "date", "path")
+# resolution first, then the larger file, then the older capture date (EXIF, else the file's
+# date), then the camera original over a re-encode or a screenshot, then the shorter path
+DEFAULT_RULES = ("resolution", "size", "date", "original", "path")
+CAMERA_FORMATS = {".jpg", ".jpeg", ".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
+                  ".raf", ".pef", ".srw"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,21 @@ class Candidate:
     mtime_ns: int
     width: int
     height: int
+    taken: float | None = None  # EXIF capture time
+    camera: str = ""  # EXIF "Make Model"
+    chosen: bool = False  # the user said: keep this one
+
+    @property
+    def date(self) -> float:
+        return self.taken if self.taken is not None else self.mtime_ns / 1e9
+
+    @property
+    def origin(self) -> int:
+        """0: a camera original; 1: a re-encode or an export; 2: a screenshot."""
+        name = Path(self.path).name.lower()
+        if "screenshot" in name or "screen shot" in name or "bildschirmfoto" in name:
+            return 2
+        return 0 if self.camera and Path(name).suffix in CAMERA_FORMATS else 1
 
 
 def _key(c: Candidate, rule: str) -> float:
@@ -29,7 +48,9 @@ def _key(c: Candidate, rule: str) -> float:
     if rule == "size":
         return -c.size
     if rule == "date":
-        return c.mtime_ns
+        return c.date
+    if rule == "original":
+        return c.origin
     if rule == "path":
         return len(c.path)
     raise PhotosearchError(f"unknown keep rule {rule!r}; use {', '.join(DEFAULT_RULES)}")
@@ -50,11 +71,15 @@ def in_folders(path: str, folders: Sequence[str]) -> bool:
     return any(path.startswith(os.path.abspath(f).rstrip(os.sep) + os.sep) for f in folders)
 
 
-def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES,
-           reference: Sequence[str] = ()) -> tuple[Candidate, list[Candidate], list[Candidate]]:
-    """(the photo to keep, the others that may go, the protected ones in reference folders)."""
+def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),
+           prefer: Sequence[str] = ()) -> tuple[Candidate, list[Candidate], list[Candidate]]:
+    """(the photo to keep, the others that may go, the protected ones in reference folders).
+
+    Order: a photo in a reference folder, then the user's choice, then a preferred folder,
+    then the rules."""
     protected = [m for m in members if reference and in_folders(m.path, reference)]
     pool = protected or list(members)
-    keep = min(pool, key=lambda c: (*(_key(c, r) for r in rules), c.path))
+    keep = min(pool, key=lambda c: (not c.chosen, not (prefer and in_folders(c.path, prefer)),
+                                    *(_key(c, r) for r in rules), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]

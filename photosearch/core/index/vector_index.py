@@ -433,3 +433,21 @@ class VectorIndex:
                 index.set_ef(max(4 * k, 512))
                 labels, dists = index.knn_query(np.asarray(vector, np.float32).reshape(1, -1), k=k, filter=flt)
         return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+
+    def neighbours(self, vectors: np.ndarray, k: int) -> np.ndarray:
+        """[n, k] ids of each vector's nearest photos in the index's own space (-1: none): a
+        batch of candidates, with every core searching, for callers that score them themselves."""
+        with self._lock:
+            index, live = self._index, self.live_count
+            if index is None or live == 0:
+                return np.full((len(vectors), 0), -1, np.int64)
+            k = min(k, live)
+            q = self._whiten(vectors)
+            q = self.projection(q) if self.projection is not None else q
+            index.set_ef(max(self.params.ef_search, k + 16))
+            try:
+                labels, _ = index.knn_query(np.asarray(q, np.float32), k=k, num_threads=-1)
+            except RuntimeError:  # a sparse graph can come up short of k
+                index.set_ef(max(4 * k, 512))
+                labels, _ = index.knn_query(np.asarray(q, np.float32), k=k, num_threads=-1)
+        return labels.astype(np.int64)

@@ -242,6 +242,8 @@ class Catalog:
             had_vector = [i for (i,) in params if c.execute("SELECT 1 FROM vectors WHERE photo_id=?", (i,)).fetchone()]
             c.executemany("DELETE FROM vectors WHERE photo_id=?", params)
             c.executemany("DELETE FROM labels WHERE photo_id=?", params)
+            c.executemany("DELETE FROM regions WHERE photo_id=?", params)
+            c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in ids])
             c.executemany("DELETE FROM photos WHERE id=?", params)
             c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had_vector])
         return len(ids)
@@ -276,9 +278,14 @@ class Catalog:
             seq = self._next_seq(c)
             c.executemany(
                 "UPDATE photos SET status=1, error=NULL, size=?, mtime_ns=?, fingerprint=?,"
-                " width=?, height=?, indexed_at=?, missing_since=NULL WHERE id=?",
-                [(r.size, r.mtime_ns, r.fingerprint, r.width, r.height, now, r.id) for r in indexed],
+                " width=?, height=?, indexed_at=?, missing_since=NULL, taken=?, camera=? WHERE id=?",
+                [(r.size, r.mtime_ns, r.fingerprint, r.width, r.height, now, r.taken, r.camera, r.id) for r in indexed],
             )
+            # regions go with the vector; a vector without them (a model with no feature map)
+            # must not keep an older photo's regions
+            c.executemany("INSERT OR REPLACE INTO regions VALUES(?, ?)",
+                          [(r.id, r.regions) for r in indexed if r.regions is not None])
+            c.executemany("DELETE FROM regions WHERE photo_id=?", [(r.id,) for r in indexed if r.regions is None])
             c.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES(?, ?, ?)",
                 [(r.id, seq, self._blob(r.vector)) for r in indexed],

@@ -269,6 +269,9 @@ class Library:
             c.execute("DELETE FROM vectors")
             c.execute("DELETE FROM tombstones")
             c.execute("DELETE FROM labels")
+            c.execute("DELETE FROM regions")  # the model's, like the vectors
+            c.execute("DELETE FROM dup_pairs")
+            c.execute("DELETE FROM meta WHERE key='dup_seq'")
             c.execute("UPDATE photos SET status=0")
         for f in ("index.hnsw", "index.json", "projection.npz", "whitening.npz", "norms.npy"):
             (self.folder / f).unlink(missing_ok=True)

@@ -38,6 +38,9 @@ class Indexed:
     height: int
     vector: np.ndarray
     labels: list[tuple[int, float]] | None = None
+    regions: bytes | None = None  # for the duplicates' spatial check (vision/regions.py)
+    taken: float | None = None  # EXIF capture time
+    camera: str = ""  # EXIF "Make Model"
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
 # moved-away folder). The photo keeps its vector and labels, is left out of every result,
@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS photos(
     width INTEGER,
     height INTEGER,
     indexed_at REAL,
-    missing_since REAL
+    missing_since REAL,
+    taken REAL,
+    camera TEXT
 );
 CREATE INDEX IF NOT EXISTS photos_status ON photos(status);
 CREATE INDEX IF NOT EXISTS photos_size ON photos(size);
@@ -59,6 +61,17 @@ CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY AUTOINCREMENT, batch I
     undone INTEGER NOT NULL DEFAULT 0);
 """
 
+# the duplicates' own tables (schema 6): regions for the spatial check, written with the vector
+# (model-specific: cleared with the vectors); scored pairs found so far, kept up to date from
+# the catalog's sequence numbers (meta 'dup_seq') so that new photos cost only their neighbourhoods
+DUPLICATES_SQL = [
+    "CREATE TABLE IF NOT EXISTS regions(photo_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS dup_pairs(a INTEGER NOT NULL, b INTEGER NOT NULL, score REAL NOT NULL, "
+    "cosine REAL NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS dup_pairs_b ON dup_pairs(b)",
+]
+SCHEMA_SQL += "".join(q + ";\n" for q in DUPLICATES_SQL)
+
 # Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
 # transaction with the version bump. A catalog newer than SCHEMA_VERSION is refused
 # before anything is written to it.
@@ -72,4 +85,5 @@ MIGRATIONS: dict[int, list[str]] = {
     4: ["CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, "
         "time REAL NOT NULL, kind TEXT NOT NULL, photo_id INTEGER, path TEXT NOT NULL, dest TEXT NOT NULL, "
         "undone INTEGER NOT NULL DEFAULT 0)"],
+    5: ["ALTER TABLE photos ADD COLUMN taken REAL", "ALTER TABLE photos ADD COLUMN camera TEXT", *DUPLICATES_SQL],
 }

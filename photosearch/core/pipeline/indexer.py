@@ -89,6 +89,8 @@ class _Decoded:
     height: int = 0
     error: str | None = None
     vanished: bool = False
+    taken: float | None = None
+    camera: str = ""
 
 
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
@@ -123,6 +125,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
     # so a fixed photosearch indexes it instead of it being recorded as unreadable.
     out.tensor = descriptor.prepare(decoded.image)
     out.width, out.height = decoded.width, decoded.height
+    out.taken, out.camera = decoded.taken, decoded.camera
     return out
 
 
@@ -331,7 +334,8 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
             labels = top_labels(out.logits) if out.logits is not None and out.logits.shape[1] >= 2 else None
             for i, d in enumerate(batch):
                 indexed.append(Indexed(d.id, d.size, d.mtime_ns, d.fingerprint, d.width, d.height,
-                                       out.vectors[i], labels[i] if labels else None))
+                                       out.vectors[i], labels[i] if labels else None,
+                                       out.regions[i] if out.regions else None, d.taken, d.camera))
         if indexed or failed:
             seq = catalog.store(indexed, failed)
             if indexed:

@@ -29,6 +29,7 @@ from ..errors import ModelError
 from ..index.whitening import WhiteningSpec
 from ..models.spec import ModelSpec
 from .embedder import Embedder, Embedding, l2_normalise
+from .regions import regions_of
 
 POOLINGS = ("avg", "gem", "rmac")
 
@@ -212,15 +213,18 @@ class Descriptor:
         n_thumb = (2 if self.config.flip else 1) if self._thumb is not None else 0
         sums: list[Any] = [0.0] * self.config.parts  # views of one part are summed
         logits = None
+        regions = None
         for v in range(n_views):
             out = self.embedder.embed(np.stack([views[v] for views in items]),
                                       feature_map=self.config.needs_feature_map)
             sums[int(v >= n_views - n_thumb)] += self._pool(out)
             if logits is None:
                 logits = out.logits
+                if out.feature_map is not None:  # the full-size view: free regions for duplicates
+                    regions = regions_of(out.feature_map)
         # each part unit length, the whole too: the cosine is the mean of the parts' cosines
         vectors = np.concatenate([l2_normalise(p) for p in sums], axis=1) / np.float32(np.sqrt(len(sums)))
-        return Embedding(vectors.astype(np.float32), logits)
+        return Embedding(vectors.astype(np.float32), logits, regions=regions)
 
     @property
     def dim(self) -> int:

@@ -28,6 +28,7 @@ class Embedding:
     vectors: np.ndarray  # [N, D] float32, L2-normalised
     logits: np.ndarray | None  # [N, C] float32, or None
     feature_map: np.ndarray | None = None  # [N, C, H, W], when asked for
+    regions: list[bytes] | None = None  # per photo, for the duplicates' spatial check (spatial.py)
 
 
 def choose_providers(device: str, available: Sequence[str]) -> list[str]:

@@ -20,6 +20,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
 from . import raw
+from .exif import facts as exif_facts
 
 Source = str | Path | bytes | BinaryIO  # a path, encoded bytes, or an open file
 
@@ -68,6 +69,8 @@ class Decoded:
     image: Image.Image  # RGB, oriented, possibly reduced
     width: int  # full-size dimensions, after orientation
     height: int
+    taken: float | None = None  # EXIF capture time (exif.py)
+    camera: str = ""  # EXIF "Make Model"
 
 
 def _describe(exc: BaseException) -> str:
@@ -151,6 +154,7 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
             orientation = _orientation(img)
+            taken, camera = exif_facts(img)
             w, h = img.size
             if orientation in _SWAPS_AXES:
                 w, h = h, w
@@ -169,7 +173,7 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None)
         raise
     except Exception as exc:
         raise ImageError(_describe(exc)) from exc
-    return Decoded(img, w, h)
+    return Decoded(img, w, h, taken, camera)
 
 
 _TRANSPOSE = {

@@ -8,14 +8,14 @@ import shutil
 import pytest
 from PIL import Image
 
-from photosearch.core.duplicates.grouping import Pair, group
+from photosearch.core.duplicates.grouping import LEVELS, Pair, group
 from photosearch.core.duplicates.keep import Candidate, choose, parse_rules
 from photosearch.core.errors import PhotosearchError
 from tests.test_cli import run
 
 
 def test_a_chain_of_similar_shots_does_not_become_one_group():
-    chain = [Pair(i, i + 1, 0.95) for i in range(10)]  # each shot like the next, the ends unlike
+    chain = [Pair(i, i + 1, 0.95, 0.95) for i in range(10)]  # each shot like the next, the ends unlike
     groups = group(chain, 0.9)
     assert groups and all(len(g.members) <= 3 for g in groups)
     for g in groups:  # every member is itself close to its group's centre
@@ -23,7 +23,7 @@ def test_a_chain_of_similar_shots_does_not_become_one_group():
 
 
 def test_a_photo_belongs_to_one_group_and_weak_pairs_make_none():
-    pairs = [Pair(1, 2, 0.99), Pair(1, 3, 0.97), Pair(2, 3, 0.98), Pair(4, 5, 0.85)]
+    pairs = [Pair(1, 2, 0.99, 0.99), Pair(1, 3, 0.97, 0.97), Pair(2, 3, 0.98, 0.98), Pair(4, 5, 0.85, 0.85)]
     groups = group(pairs, 0.9)
     assert [sorted(g.members) for g in groups] == [[1, 2, 3]]
 
@@ -71,7 +71,7 @@ def test_planted_copies_are_grouped_and_decisions_are_remembered(isolated_home, 
     for g in groups:  # the full-size original is kept, the half-size copy may go
         assert "small-" not in os.path.basename(g["keep"])
         assert [os.path.basename(o["path"]) for o in g["others"]] == [f"small-{os.path.basename(g['keep'])[:-5]}.jpg"]
-        assert 0.82 <= g["others"][0]["score"] <= 1.0
+        assert LEVELS["copies"] <= g["others"][0]["score"] <= 1.0
     # "not duplicates" for one group: gone from the list, and it stays gone after a rename
     first = groups[0]
     run("duplicates", "--not-duplicate", first["keep"], first["others"][0]["path"], home=isolated_home)
@@ -101,12 +101,12 @@ def test_compare_says_how_alike_and_what_differs(isolated_home, planted, shared)
     folder, originals = planted
     a, copy = originals[0], folder / "trip" / f"small-{originals[0].stem}.jpg"
     result = json.loads(run("compare", folder / a.name, copy, "--json", home=isolated_home).stdout)
-    assert result["level"] in ("identical", "copies") and result["score"] >= 0.82
+    assert result["level"] in ("identical", "copies") and result["score"] >= LEVELS["copies"]
     assert result["differs"]["width"] == [result["a"]["width"], result["a"]["width"] // 2]
     assert "size" in result["differs"] and "format" not in result["differs"]
     other = json.loads(run("compare", folder / a.name, folder / originals[5].name, "--json",
                            home=isolated_home).stdout)
-    assert other["level"] == "different" and other["score"] < 0.7
+    assert other["level"] == "different" and other["score"] < LEVELS["similar"]
     # photos outside any library: the model given (or the default one)
     text = run("compare", a, originals[1], "--model", shared / "models" / "efficientnet_lite0_fp32.onnx",
                "-l", "nope", home=isolated_home).stdout

@@ -1,0 +1,40 @@
+"""Regions for photos indexed before photosearch stored them (libraries from before schema 6):
+the duplicates' spatial check asks for the few photos it meets, once; they are then stored.
+This is the one place finding duplicates decodes a photo, and only in an older library."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..library.libraries import Library
+from ..vision.descriptor import Descriptor
+from ..vision.imageio import decode
+
+
+def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], workers: int = 2,
+                 batch: int = 16) -> dict[int, bytes]:
+    """Regions of these photos, computed with the library's own model; a photo that cannot be
+    read now (moved, unreadable) is left out and simply gets no spatial credit."""
+    if not descriptor.config.needs_feature_map:
+        return {}  # a descriptor without the feature map has no regions to give
+    paths = dict(library.catalog.select_in("SELECT id, path FROM photos WHERE id IN", ids))
+
+    def load(pid: int) -> tuple[int, list[np.ndarray]] | None:
+        try:
+            return pid, descriptor.prepare(decode(paths[pid], min_side=descriptor.min_side).image)
+        except Exception:  # the file's problem: no regions for it, nothing else lost
+            return None
+
+    out: dict[int, bytes] = {}
+    todo = [i for i in ids if i in paths]
+    with ThreadPoolExecutor(workers) as pool:
+        for start in range(0, len(todo), batch):
+            got = [r for r in pool.map(load, todo[start:start + batch]) if r is not None]
+            if not got:
+                continue
+            emb = descriptor.run([views for _, views in got])
+            for (pid, _), blob in zip(got, emb.regions or []):
+                out[pid] = blob
+    return out
