@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QPushButton, QSpli
 
 from ..core.app import App
 from ..core.library.libraries import Library
+from .duplicates.compare_window import CompareWindow
+from .duplicates.duplicates_window import DuplicatesWindow
 from .grid.result_grid import ResultGrid
 from .indexing_status import IndexingStatus
 from .library_actions import LibraryActions
@@ -58,6 +60,9 @@ class MainWindow(QMainWindow):
         self.text_box.setClearButtonEnabled(True)
         self.text_box.setMinimumWidth(240)
         bar.addWidget(self.text_box)
+        self.duplicates_button = QPushButton("Duplicates…")
+        self.duplicates_button.setToolTip("Find the library's duplicates: identical, copies, similar shots")
+        bar.addWidget(self.duplicates_button)
         self.addToolBarBreak()
         self.options = ViewOptions(self.settings, parent=self)
         self.addToolBar(self.options.toolbar)
@@ -85,6 +90,8 @@ class MainWindow(QMainWindow):
         self.searches = SearchController(self.session, self.options, parent=self)
         self.result_actions = ResultActions(self.session, self.grid, self.searches, parent=self)
         self.sources = QuerySources(self)
+        self.duplicates: DuplicatesWindow | None = None
+        self.compare: CompareWindow | None = None
         self._connect()
         self._restore_settings()
         self.reload_libraries()
@@ -100,6 +107,8 @@ class MainWindow(QMainWindow):
         self.open_button.clicked.connect(self.sources.open_dialog)
         self.similar_button.clicked.connect(self.result_actions.find_similar_to_selected)
         self.text_box.returnPressed.connect(lambda: self.searches.search_text(self.text_box.text()))
+        self.duplicates_button.clicked.connect(self.open_duplicates)
+        self.result_actions.compare_requested.connect(self.open_compare)
 
         def action(text: str, slot: object, shortcut: QKeySequence.StandardKey) -> QAction:
             a = QAction(text, self)
@@ -136,10 +145,26 @@ class MainWindow(QMainWindow):
         if not self.libraries.reload(select):
             self._library_changed(None)
 
+    def open_duplicates(self) -> DuplicatesWindow:
+        if self.duplicates is None:
+            self.duplicates = DuplicatesWindow(self.session, self.open_compare, parent=self)
+        self.duplicates.show()
+        self.duplicates.raise_()
+        self.duplicates.refresh()
+        return self.duplicates
+
+    def open_compare(self, a: str, b: str) -> CompareWindow:
+        if self.compare is None:
+            self.compare = CompareWindow(self.session, parent=self)
+        self.compare.show()
+        self.compare.raise_()
+        self.compare.compare(a, b)
+        return self.compare
+
     # -- routing ----------------------------------------------------------------------
     def _library_changed(self, library: Library | None) -> None:
         has = library is not None
-        for w in (self.open_button, self.similar_button, self.text_box):
+        for w in (self.open_button, self.similar_button, self.text_box, self.duplicates_button):
             w.setEnabled(has)
         self.libraries.set_enabled(has)
         self.model.clear()

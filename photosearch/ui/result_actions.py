@@ -17,6 +17,7 @@ from .workers.job_runner import JobFailure, JobRunner
 
 class ResultActions(QObject):
     trashed = Signal(list)  # the paths moved to the trash (and forgotten by the library)
+    compare_requested = Signal(str, str)  # two photos to see side by side
 
     def __init__(self, session: Session, grid: ResultGrid, searches: SearchController,
                  parent: QObject | None = None):
@@ -58,6 +59,9 @@ class ResultActions(QObject):
                        lambda: self.find_similar_to_rows(rows))
         copies = menu.addAction("Find copies of this photo", lambda: self.find_copies_of_row(rows[0]))
         copies.setEnabled(not many)
+        compare = menu.addAction("Compare these two", lambda: self.compare_requested.emit(
+            self.model.path_at(rows[0]), self.model.path_at(rows[1])))
+        compare.setEnabled(len(rows) == 2)
         menu.addSeparator()
         menu.addAction("Open", lambda: self.open_rows(rows))
         menu.addAction("Show in folder", lambda: self.show_in_folder(rows[0]))

@@ -6,7 +6,6 @@ import os
 import shutil
 
 import pytest
-from PIL import Image
 
 from photosearch.core.duplicates.grouping import LEVELS, Pair, group
 from photosearch.core.duplicates.keep import Candidate, choose, parse_rules
@@ -44,23 +43,6 @@ def test_keep_rules_in_order_and_reference_folders_never_removed():
     assert keep is ref and ref not in others and big in others
     with pytest.raises(PhotosearchError, match="unknown keep rule"):
         parse_rules("resolution,colour")
-
-
-@pytest.fixture
-def planted(isolated_home, shared, tmp_path):
-    """Real photos and edited copies of three of them, indexed with the real EfficientNet-Lite0."""
-    folder = tmp_path / "photos"
-    (folder / "trip").mkdir(parents=True)
-    originals = sorted((shared / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))[:24]
-    for p in originals:
-        shutil.copy(p, folder / p.name)
-    for p in originals[:3]:
-        img = Image.open(p).convert("RGB")
-        img.resize((img.width // 2, img.height // 2)).save(folder / "trip" / f"small-{p.stem}.jpg", quality=70)
-    model = shared / "models" / "efficientnet_lite0_fp32.onnx"
-    run("library", "create", "lib", folder, "--model", model, "--precision", "fp32", home=isolated_home)
-    run("index", home=isolated_home)
-    return folder, originals
 
 
 def test_planted_copies_are_grouped_and_decisions_are_remembered(isolated_home, planted):

@@ -1,0 +1,261 @@
+"""The Duplicates view: the library's groups at a level, reviewed from the keyboard.
+
+Up/Down (or J/K): previous/next group; Left/Right: the photo the keyboard is on; Space: keep
+that one; A: keep all (not duplicates, remembered); Delete: trash the others; C: compare the
+photo to keep with the one the keyboard is on; Ctrl+Z: undo the last move. Finding, trashing
+and undoing run off the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.duplicates import actions, decisions
+from ...core.duplicates.finder import DuplicateGroup, find_duplicates
+from ...core.duplicates.keep import DEFAULT_RULES
+from ...core.library.libraries import Library
+from ..grid.thumbnail_loader import PixmapCache, ThumbnailLoader
+from ..session import Session
+from ..workers.job_runner import JobFailure, JobRunner
+from .group_delegate import GroupDelegate
+from .group_model import GroupModel
+
+KEEP_RULES = {
+    "Highest resolution first": DEFAULT_RULES,
+    "Largest file first": ("size", "resolution", "date", "original", "path"),
+    "Oldest first": ("date", "resolution", "size", "original", "path"),
+    "Camera original first": ("original", "resolution", "size", "date", "path"),
+}
+
+
+class DuplicatesWindow(QWidget):
+    groups_ready = Signal(int)  # number of groups shown
+    acted = Signal(str)  # what was done, in words
+
+    def __init__(self, session: Session, compare: Callable[[str, str], object] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.session = session
+        self.compare = compare
+        self.setWindowTitle("Duplicates — photosearch")
+        self.resize(1100, 760)
+        self.model = GroupModel()
+        self.cache = PixmapCache(128 * 2**20)
+        self.loader = ThumbnailLoader(session.app.dirs.cache, parent=self)
+        self.loader.loaded.connect(self._thumbnail)
+        self.runner = JobRunner("duplicates", parent=self)
+        self.runner.done.connect(self._done)
+        self.runner.failed.connect(self._failed)
+        session.add_worker(self.runner)
+
+        self.level = QComboBox()
+        for name, text in (("identical", "Identical"), ("copies", "Copies (edited)"), ("similar", "Similar shots")):
+            self.level.addItem(text, name)
+        self.level.setCurrentIndex(1)
+        self.rules = QComboBox()
+        for text in KEEP_RULES:
+            self.rules.addItem(text)
+        self.trash_button = QPushButton("Trash others")
+        self.keep_all_button = QPushButton("Keep all")
+        self.move_button = QPushButton("Move others…")
+        self.undo_button = QPushButton("Undo")
+        self.compare_button = QPushButton("Compare")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Level:"))
+        top.addWidget(self.level)
+        top.addWidget(QLabel("Keep:"))
+        top.addWidget(self.rules)
+        top.addStretch(1)
+        for b in (self.compare_button, self.keep_all_button, self.trash_button, self.move_button, self.undo_button):
+            top.addWidget(b)
+        self.view = QListView()
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(GroupDelegate(self._pixmap, self.view))
+        self.view.setUniformItemSizes(False)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.installEventFilter(self)
+        self.status = QLabel("Looking for duplicates…")
+        self.status.setWordWrap(True)
+        help_text = QLabel("↑/↓ group · ←/→ photo · Space keep this one · A keep all · Delete trash others · "
+                           "C compare · Ctrl+Z undo")
+        help_text.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(help_text)
+
+        self.level.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.rules.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.trash_button.clicked.connect(lambda: self.trash_others())
+        self.keep_all_button.clicked.connect(self.keep_all)
+        self.move_button.clicked.connect(lambda: self.move_others())
+        self.undo_button.clicked.connect(self.undo)
+        self.compare_button.clicked.connect(self.compare_current)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self).activated.connect(self.undo)
+
+    # -- finding ---------------------------------------------------------------------
+    @property
+    def library(self) -> Library | None:
+        return self.session.library
+
+    def refresh(self) -> None:
+        lib = self.library
+        if lib is None:
+            self.status.setText("No library is open.")
+            return
+        level = str(self.level.currentData())
+        rules = KEEP_RULES[self.rules.currentText()]
+        fill = self.session.app.region_source(lib)
+        self.status.setText(f"Looking for duplicates ({level})…")
+        self.runner.submit(lambda: find_duplicates(lib, level, rules, fill_regions=fill), "find")
+
+    def _done(self, tag: object, result: Any, seconds: float) -> None:
+        if tag == "find":
+            groups: list[DuplicateGroup] = result
+            self.loader.new_generation()
+            self.model.set_groups(groups)
+            if groups:
+                self.view.setCurrentIndex(self.model.index(0))
+            n = sum(len(g.others) for g in groups)
+            self.status.setText(f"{len(groups)} group(s), {n} photo(s) that could go, found in {seconds:.1f} s"
+                                if groups else "No duplicates at this level.")
+            self.groups_ready.emit(len(groups))
+        elif tag in ("trash", "move", "undo"):
+            text, refresh = result
+            self.status.setText(text)
+            self.acted.emit(text)
+            if refresh:
+                self.refresh()
+
+    def _failed(self, tag: object, failure: JobFailure) -> None:
+        self.status.setText(f"Could not {tag}: {failure.message}")
+        self.acted.emit(f"failed: {failure.message}")
+
+    # -- thumbnails ------------------------------------------------------------------
+    def _pixmap(self, path: str) -> QPixmap | None:
+        pix = self.cache.get(path)
+        if pix is None:
+            self.loader.request(path)
+        return pix
+
+    def _thumbnail(self, generation: int, path: str, image: QImage) -> None:
+        self.loader.done(path)
+        if generation != self.loader.generation:
+            return
+        self.cache.put(path, QPixmap.fromImage(image))
+        self.view.viewport().update()
+
+    # -- review ----------------------------------------------------------------------
+    def current_row(self) -> int:
+        return self.view.currentIndex().row()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.view and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key, row = Qt.Key(event.key()), self.current_row()
+            moves = {Qt.Key.Key_J: 1, Qt.Key.Key_K: -1}
+            if key in moves:
+                self.view.setCurrentIndex(self.model.index(max(0, min(self.model.rowCount() - 1, row + moves[key]))))
+                return True
+            if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+                self.model.move_cursor(row, -1 if key == Qt.Key.Key_Left else 1)
+                return True
+            handlers = {Qt.Key.Key_Space: self.keep_current, Qt.Key.Key_A: self.keep_all,
+                        Qt.Key.Key_Delete: lambda: self.trash_others(), Qt.Key.Key_C: self.compare_current}
+            if key in handlers:
+                handlers[key]()
+                return True
+        return super().eventFilter(obj, event)
+
+    def keep_current(self) -> None:
+        """Keep the photo the keyboard is on, in place of the rules' choice (remembered)."""
+        row, lib = self.current_row(), self.library
+        g, chosen = self.model.group_at(row), self.model.member_at(row)
+        if g is None or chosen is None or lib is None or chosen in g.protected:
+            return
+        decisions.choose_keep(lib.catalog, chosen.path, [m.path for m in g.members if m is not chosen])
+        score_of = {c.id: s for c, s in g.others}
+        best = max(score_of.values(), default=0.0)
+        others = [(m, score_of.get(m.id, best)) for m in g.members if m is not chosen and m not in g.protected]
+        self.model.replace(row, DuplicateGroup(g.level, chosen, others, g.protected))
+        self.status.setText(f"Keeping {chosen.path}")
+
+    def keep_all(self) -> None:
+        """Not duplicates: remembered, the group leaves the list and does not come back."""
+        row, lib = self.current_row(), self.library
+        g = self.model.group_at(row)
+        if g is None or lib is None:
+            return
+        decisions.mark_not_duplicates(lib.catalog, [m.path for m in g.members])
+        self.model.remove(row)
+        self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        self.status.setText(f"Kept all {len(g.members)} photos; this group will not be shown again")
+
+    def _files(self, g: DuplicateGroup, lib: Library) -> list[tuple[int | None, str]]:
+        companions = lib.catalog.companions_of(c.path for c, _ in g.others)
+        return [f for c, _ in g.others for f in [(c.id, c.path), *((None, r) for r in companions.get(c.path, []))]]
+
+    def trash_others(self, confirm: bool = False) -> None:
+        self._move_others("trash", confirm)
+
+    def move_others(self, folder: str | None = None) -> None:
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Move the others to")
+            if not folder:
+                return
+        self._move_others(f"move:{folder}", False)
+
+    def _move_others(self, how: str, confirm: bool) -> None:
+        row, lib = self.current_row(), self.library
+        g = self.model.group_at(row)
+        if g is None or lib is None:
+            return
+        if confirm and QMessageBox.question(self, "Trash others", f"Move {len(g.others)} photo(s) to the trash?") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        files = self._files(g, lib)
+        self.model.remove(row)  # the group is dealt with; a failure puts the list back
+        self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        where = "the trash" if how == "trash" else how[5:]
+
+        def work() -> tuple[str, bool]:
+            _batch, moved, problems = actions.apply(lib, files, how)
+            text = f"Moved {len(moved)} file(s) to {where} — Undo puts them back"
+            return (text + f"; {len(problems)} could not be moved: {problems[0]}", True) if problems else (text, False)
+
+        self.runner.submit(work, "trash" if how == "trash" else "move")
+
+    def undo(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+
+        def work() -> tuple[str, bool]:
+            restored, problems = actions.undo(lib)
+            text = f"Put back {len(restored)} file(s)" + (f"; {problems[0]}" if problems else "")
+            return text, True
+
+        self.runner.submit(work, "undo")
+
+    def compare_current(self) -> None:
+        row = self.current_row()
+        g, other = self.model.group_at(row), self.model.member_at(row)
+        if g is None or other is None or self.compare is None:
+            return
+        if other is g.keep:
+            other = g.members[1]
+        self.compare(g.keep.path, other.path)
