@@ -3,7 +3,10 @@ import os
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import shutil
+
 import pytest
+from PIL import Image
 
 from tests import helpers
 
@@ -60,3 +63,22 @@ def shared():
     if path is None:
         pytest.skip("../shared is not present (real photos and models live there)")
     return path
+
+
+@pytest.fixture
+def planted(isolated_home, shared, tmp_path):
+    """Real photos and edited copies of three of them, indexed with the real EfficientNet-Lite0."""
+    folder = tmp_path / "photos"
+    (folder / "trip").mkdir(parents=True)
+    originals = sorted((shared / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))[:24]
+    for p in originals:
+        shutil.copy(p, folder / p.name)
+    for p in originals[:3]:
+        img = Image.open(p).convert("RGB")
+        img.resize((img.width // 2, img.height // 2)).save(folder / "trip" / f"small-{p.stem}.jpg", quality=70)
+    model = shared / "models" / "efficientnet_lite0_fp32.onnx"
+    from tests.test_cli import run
+
+    run("library", "create", "lib", folder, "--model", model, "--precision", "fp32", home=isolated_home)
+    run("index", home=isolated_home)
+    return folder, originals

@@ -10,8 +10,8 @@ They share the open library through the Session.
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QPushButton, QSplitter, QStackedWidget, QToolBar
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QPushButton, QSplitter, QStackedWidget, QToolBar, QWidget
 
 from ..core.app import App
 from ..core.library.libraries import Library
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         if self.duplicates is None:
             self.duplicates = DuplicatesWindow(self.session, self.open_compare, parent=self)
         self.duplicates.show()
-        self.duplicates.raise_()
+        _to_front(self.duplicates)
         self.duplicates.refresh()
         return self.duplicates
 
@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         if self.compare is None:
             self.compare = CompareWindow(self.session, parent=self)
         self.compare.show()
-        self.compare.raise_()
+        _to_front(self.compare)
         self.compare.compare(a, b)
         return self.compare
 
@@ -222,3 +222,9 @@ class MainWindow(QMainWindow):
         self.indexing.controller.shutdown(0.0)
         self.grid.shutdown()
         super().closeEvent(event)
+
+
+def _to_front(w: QWidget) -> None:
+    if QGuiApplication.platformName() != "offscreen":  # headless: there is no front
+        w.raise_()
+        w.activateWindow()

@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from PIL import Image
 
 from photosearch.core.duplicates.grouping import LEVELS, Pair, group
 from photosearch.core.duplicates.keep import Candidate, choose, parse_rules
@@ -157,3 +158,48 @@ def test_find_copies_of_one_photo_in_the_app(qtbot, isolated_home, planted, tmp_
         w.options.k_box.setValue(5)
     assert blocker.args == [1]
     w.close()
+
+
+def test_keep_rules_capture_date_camera_original_preferred_folder_and_the_users_choice():
+    # same resolution and size: the older capture date wins, whatever the file dates say
+    newer_file = Candidate(1, "/a/1.jpg", 10, 0, 10, 10, taken=1e9)
+    older_shot = Candidate(2, "/a/2.jpg", 10, 10**18, 10, 10, taken=5e8)
+    assert choose([newer_file, older_shot])[0] is older_shot
+    # same date too: the camera original over an export and a screenshot
+    export = Candidate(3, "/a/export.jpg", 10, 0, 10, 10, taken=5e8)
+    shot = Candidate(4, "/a/Screenshot 1.png", 10, 0, 10, 10, taken=5e8, camera="Canon")
+    original = Candidate(5, "/a/IMG_0001.jpg", 10, 0, 10, 10, taken=5e8, camera="Canon EOS")
+    assert choose([shot, export, original])[0] is original
+    assert choose([shot, export])[0] is export
+    # a preferred folder comes before the rules, the user's own choice before that
+    big = Candidate(6, "/a/big.jpg", 10, 0, 4000, 3000)
+    small = Candidate(7, "/keep/small.jpg", 10, 0, 10, 10)
+    assert choose([big, small], prefer=["/keep"])[0] is small
+    chosen = Candidate(8, "/a/mine.jpg", 10, 0, 5, 5, chosen=True)
+    assert choose([big, small, chosen], prefer=["/keep"])[0] is chosen
+    with_ref = choose([big, chosen, small], reference=["/keep"])
+    assert with_ref[0] is small  # a reference folder is never removed, whatever was chosen
+
+
+def test_pairs_are_stored_and_only_new_photos_are_looked_at(isolated_home, planted):
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.duplicates.pairs import update_pairs
+    from photosearch.core.library.paths import app_dirs
+
+    folder, originals = planted
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        assert update_pairs(lib) == 27  # the first time: every photo
+        assert update_pairs(lib) == 0  # nothing new: nothing looked at
+        stored = lib.catalog.conn.execute("SELECT COUNT(*) FROM dup_pairs").fetchone()[0]
+        assert stored >= 3
+        assert lib.catalog.conn.execute("SELECT COUNT(*) FROM regions").fetchone()[0] == 27
+    img = Image.open(originals[4]).convert("RGB")  # one more copy, of a photo with none yet
+    img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / "trip" / "mirrored.jpg", quality=80)
+    run("index", home=isolated_home)
+    with app.libraries.open("lib", write=True) as lib:
+        assert update_pairs(lib) == 1  # only the new photo's neighbourhood
+        groups = find_duplicates(lib, "copies")
+    assert len(groups) == 4
+    assert any(os.path.basename(c.path) == "mirrored.jpg" for g in groups for c, _ in g.others)

@@ -1,0 +1,72 @@
+"""The Duplicates view reviewed from the keyboard: keep all, trash others, undo; and Compare."""
+
+import os
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from photosearch.core.app import App
+from photosearch.core.library.paths import app_dirs
+from photosearch.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, isolated_home, planted, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the trash, in a temporary folder
+    w = MainWindow(App(dirs=app_dirs(isolated_home), device="cpu"),
+                   QSettings(str(tmp_path / "g.ini"), QSettings.Format.IniFormat), auto_index=False)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.library is not None)
+    yield w
+    w.close()
+
+
+def test_review_keep_all_trash_others_and_undo(qtbot, window, planted, tmp_path):
+    folder, originals = planted
+    window.duplicates_button.click()
+    view = window.duplicates
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=30000)
+    assert "3 group(s)" in view.status.text()
+    # keep all: the group leaves, and does not come back on the next look
+    first = view.model.group_at(0)
+    view.view.setFocus()
+    qtbot.keyClick(view.view, Qt.Key.Key_A)
+    assert view.model.rowCount() == 2
+    with qtbot.waitSignal(view.groups_ready, timeout=30000) as blocker:
+        view.refresh()
+    assert blocker.args == [2]
+    assert first.keep.path not in {g.keep.path for g in view.model.groups}
+    # trash others of the current group, from the keyboard
+    g = view.model.group_at(0)
+    doomed = [c.path for c, _ in g.others]
+    with qtbot.waitSignal(view.acted, timeout=30000) as blocker:
+        qtbot.keyClick(view.view, Qt.Key.Key_Delete)
+    assert "Moved 1 file(s) to the trash" in blocker.args[0]
+    assert not any(os.path.exists(p) for p in doomed) and os.path.exists(g.keep.path)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=30000)
+    # undo puts the photo back, and its group returns
+    with qtbot.waitSignal(view.acted, timeout=30000):
+        view.undo()
+    assert all(os.path.exists(p) for p in doomed)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=30000)
+
+
+def test_keep_this_one_and_compare_shows_where_they_match(qtbot, window, planted):
+    view = window.open_duplicates()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=30000)
+    view.view.setFocus()
+    view.view.setCurrentIndex(view.model.index(0))
+    g = view.model.group_at(0)
+    qtbot.keyClick(view.view, Qt.Key.Key_Right)
+    qtbot.keyClick(view.view, Qt.Key.Key_Space)  # keep the copy instead of the original
+    assert view.model.group_at(0).keep.path == g.others[0][0].path
+    with qtbot.waitSignal(view.groups_ready, timeout=30000):
+        view.refresh()  # remembered: the rules no longer choose for this group
+    assert g.others[0][0].path in {x.keep.path for x in view.model.groups}
+    view.view.setCurrentIndex(view.model.index(0))
+    with qtbot.waitSignal(window.open_compare(g.keep.path, g.others[0][0].path).compared, timeout=30000) as b:
+        pass
+    c = b.args[0]
+    assert c.level in ("identical", "copies") and c.map_a.shape == (7, 7)
+    assert c.map_a.mean() > 0.5  # the copy is found all over the original
+    assert window.compare.views[0].overlay.pixmap().width() == 7
