@@ -163,8 +163,8 @@ def run_quality(args: argparse.Namespace) -> None:
         print(f"{n_files} files indexed in {time.perf_counter() - t:.0f} s", flush=True)
         names_all = sorted(p.name for p in folder.iterdir())
         hashes = [dhash(folder / n) for n in names_all]
-        print(f"\n| level | threshold | photosearch precision | recall | false pairs | dHash precision | recall "
-              f"| false pairs | dHash max distance |")
+        print("\n| level | threshold | photosearch precision | recall | false pairs | dHash precision | recall "
+              "| false pairs | dHash max distance |")
         print("|---|---|---|---|---|---|---|---|---|")
         for level, limit in (("identical", 2), ("copies", 10), ("similar", 16)):
             t = time.perf_counter()
