@@ -40,16 +40,20 @@ class Pair:
     cosine: float
 
 
-def score_pairs(cos: np.ndarray, blobs_a: Sequence[bytes | None], blobs_b: Sequence[bytes | None]) -> np.ndarray:
+def score_pairs(cos: np.ndarray, blobs_a: Sequence[bytes | None], blobs_b: Sequence[bytes | None],
+                floor: float | None = None) -> np.ndarray:
     """The duplicates score of pairs; a pair without regions on both sides gets no spatial
-    credit (it can still be `similar` by cosine, never a copy by a guess)."""
+    credit (it can still be `similar` by cosine, never a copy by a guess). With `floor`, scores
+    below it are only known to be below it (the alignment is skipped where it cannot matter)."""
+    cos = np.asarray(cos, np.float32)
     agree = np.zeros(len(cos), np.float32)
     have = [i for i, (x, y) in enumerate(zip(blobs_a, blobs_b)) if x is not None and y is not None]
     for start in range(0, len(have), 512):
         part = have[start:start + 512]
         ra, wa = unpack([blobs_a[i] for i in part])  # type: ignore[misc]
         rb, wb = unpack([blobs_b[i] for i in part])  # type: ignore[misc]
-        agree[part] = agreement(*coverage(ra, wa, rb, wb))
+        need = None if floor is None else 2 * floor - cos[part]
+        agree[part] = agreement(*coverage(ra, wa, rb, wb, need))
     return (np.asarray(cos, np.float32) + agree) / 2
 
 
@@ -131,7 +135,7 @@ def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, n
             store_regions(library, found)
             have.update(found)
     scores = score_pairs(np.array([cand[k] for k in keys]), [have.get(a) for a, _ in keys],
-                         [have.get(b) for _, b in keys])
+                         [have.get(b) for _, b in keys], floor=FLOOR)
     rows = [(a, b, float(s), cand[(a, b)]) for (a, b), s in zip(keys, scores.tolist()) if s >= FLOOR]
     with catalog.transaction() as c:
         c.executemany("INSERT OR REPLACE INTO dup_pairs VALUES(?, ?, ?, ?)", rows)

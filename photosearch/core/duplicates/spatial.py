@@ -38,8 +38,13 @@ _DIHEDRAL = np.stack([np.stack(c, 1) for c in [(_X, _Y), (1 - _X, _Y), (_X, 1 - 
                                                 (1 - _Y, _X), (_Y, 1 - _X), (1 - _Y, 1 - _X)]]).astype(np.float32)
 
 
-def coverage(ra: np.ndarray, wa: np.ndarray, rb: np.ndarray, wb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For M pairs: the weighted share of A's and of B's regions that one alignment explains."""
+def coverage(ra: np.ndarray, wa: np.ndarray, rb: np.ndarray, wb: np.ndarray,
+             need: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For M pairs: the weighted share of A's and of B's regions that one alignment explains.
+
+    With `need` (per pair, the agreement that would matter), a pair whose regions cannot reach
+    it even if every match agreed is not aligned: its upper bounds are returned instead (below
+    `need`, so the caller's decision is the same). Most neighbours of a photo end there."""
     m = len(ra)
     if m == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
@@ -50,6 +55,15 @@ def coverage(ra: np.ndarray, wa: np.ndarray, rb: np.ndarray, wb: np.ndarray) -> 
     vote_b = wb * (sb >= MATCH_MIN)
     total_a = np.maximum(wa.sum(1), 1e-6)
     total_b = np.maximum(wb.sum(1), 1e-6)
+    if need is not None:
+        bound_a, bound_b = vote_a.sum(1) / total_a, vote_b.sum(1) / total_b
+        hopeless = agreement(bound_a, bound_b) < need
+        if hopeless.any():
+            out_a, out_b = bound_a.astype(np.float32), bound_b.astype(np.float32)
+            keep = ~hopeless
+            if keep.any():
+                out_a[keep], out_b[keep] = coverage(ra[keep], wa[keep], rb[keep], wb[keep])
+            return out_a, out_b
     rows = np.arange(m)[:, None]
     best_a = np.full(m, -1.0, np.float32)
     best_b = np.zeros(m, np.float32)
