@@ -38,7 +38,7 @@ def _copy_of(rng: np.random.Generator, vec: np.ndarray, reg: np.ndarray) -> tupl
     return (v / np.linalg.norm(v)).astype(np.float16), out
 
 
-def run_speed(n: int, codes: bool = False) -> None:
+def run_speed(n: int) -> None:
     from photosearch.core.app import App
     from photosearch.core.duplicates.finder import find_duplicates
     from photosearch.core.index.params import IndexParams
