@@ -116,9 +116,7 @@ def _act(app: App, args: argparse.Namespace) -> int:
                 print(f"put back {m.path}")
         else:
             groups = _find(app, library, args)
-            others = [(c.id, c.path) for g in groups for c, _ in g.others]
-            companions = library.catalog.companions_of(p for _, p in others)
-            files = [f for pid, path in others for f in [(pid, path), *((None, r) for r in companions.get(path, []))]]
+            files = actions.with_companions(library, [(c.id, c.path) for g in groups for c, _ in g.others])
             batch, moved, problems = actions.apply(library, files, args.apply)
             where = "the trash" if args.apply == "trash" else args.apply[5:]
             for m in moved:
@@ -150,13 +148,7 @@ def compare_photos(app: App, args: argparse.Namespace) -> int:
     except PhotosearchError:
         library = None  # photos outside any library: the default model and descriptor
     try:
-        if library is not None and library.config.dim:
-            descriptor = app.descriptor_for(library, args.model)
-        else:
-            from ..core.vision.descriptor import DEFAULT
-
-            spec = app.model_spec(args.model) if args.model else app.default_model()
-            descriptor = app.describe_with(spec, DEFAULT)
+        descriptor = app.descriptor_for_photos(library, args.model)
         result = compare(descriptor, str(Path(args.a).absolute()), str(Path(args.b).absolute()))
     finally:
         if library is not None:

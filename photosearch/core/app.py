@@ -144,6 +144,15 @@ class App:
                 found = self._descriptors.setdefault(key, found)
         return found
 
+    def descriptor_for_photos(self, library: Library | None, override: str | Path | None = None) -> Descriptor:
+        """For photos that may be outside any library: the library's own model and settings when
+        it has vectors, else the model given (or the default one) with the default settings."""
+        if library is not None and library.config.dim:
+            return self.descriptor_for(library, override)
+        from .vision.descriptor import DEFAULT
+
+        return self.describe_with(self.model_spec(override) if override else self.default_model(), DEFAULT)
+
     def region_source(self, library: Library) -> Callable[[list[int]], dict[int, bytes]]:
         """What the duplicates finder calls for photos indexed before regions were stored."""
         from .pipeline.regions import fill_regions

@@ -77,6 +77,12 @@ def to_folder(path: str, folder: str) -> str:
     return str(dest)
 
 
+def with_companions(library: Library, photos: list[tuple[int, str]]) -> list[tuple[int | None, str]]:
+    """The photos' files followed by their RAW companions (which go where their photo goes)."""
+    companions = library.catalog.companions_of(path for _, path in photos)
+    return [f for pid, path in photos for f in [(pid, path), *((None, r) for r in companions.get(path, []))]]
+
+
 def apply(library: Library, files: list[tuple[int | None, str]], how: str) -> tuple[int, list[Moved], list[str]]:
     """Move these files ("trash" or "move:DIR"); returns (batch, moved, problems). Photos moved
     away become missing (their vectors kept), so an undo needs no embedding."""

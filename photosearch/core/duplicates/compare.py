@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..errors import ImageError
 from ..vision.descriptor import Descriptor
-from ..vision.imageio import decode, open_image
+from ..vision.imageio import Decoded, decode, open_image
 from ..vision.regions import GRID, unpack
 from .pairs import LEVELS, score_pairs
 
@@ -29,9 +30,8 @@ class PhotoFacts:
     format: str
 
     @classmethod
-    def of(cls, path: str) -> PhotoFacts:
+    def of(cls, path: str, decoded: Decoded) -> PhotoFacts:
         st = os.stat(path)
-        decoded = decode(path, min_side=64)
         try:
             fmt = open_image(path).format or Path(path).suffix.lstrip(".").upper()
         except ImageError:
@@ -61,6 +61,7 @@ class Comparison:
     # sees the central square of a photo
     area_a: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
     area_b: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    images: tuple[Image.Image, ...] = ()  # the two photos as decoded (for showing them)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON `photosearch compare --json` prints (an interface: keep its keys)."""
@@ -79,14 +80,16 @@ def _area(width: int, height: int, fraction: float) -> tuple[float, float, float
     return (0.5 - fx, 0.5 - fy, 0.5 + fx, 0.5 + fy)
 
 
-def compare_photos(descriptor: Descriptor, a: str, b: str) -> Comparison:
-    fa, fb = PhotoFacts.of(a), PhotoFacts.of(b)
-    images = [decode(p, min_side=descriptor.min_side).image for p in (a, b)]
+def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0) -> Comparison:
+    """`min_side`: decode at least this large (a viewer's size); each photo is decoded once."""
+    decoded = [decode(p, min_side=max(descriptor.min_side, min_side)) for p in (a, b)]
+    fa, fb = PhotoFacts.of(a, decoded[0]), PhotoFacts.of(b, decoded[1])
+    images = [d.image for d in decoded]
     out = descriptor.run([descriptor.prepare(im) for im in images])
     cosine = float(np.dot(out.vectors[0], out.vectors[1]))
     blobs: list[bytes | None] = list(out.regions) if out.regions else [None, None]
     score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
-    result = Comparison(score, cosine, level_of(score), fa, fb)
+    result = Comparison(score, cosine, level_of(score), fa, fb, images=(images[0], images[1]))
     if out.regions:
         (ra, rb), _ = unpack(list(out.regions))
         sim = ra @ rb.T

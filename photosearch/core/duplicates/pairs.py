@@ -88,10 +88,11 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
     if changed and since >= 0:
         with catalog.transaction() as c:
             c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in changed])
-    for start in range(0, len(changed) if index is not None else 0, chunk):
+    for start in range(0, len(changed), chunk):
+        if index is None:  # no vectors, no neighbours
+            break
         ids, vecs = catalog.vectors(changed[start:start + chunk])
-        near = index.neighbours(vecs, NEIGHBOURS + 1) if index is not None else np.zeros((0, 0), np.int64)
-        _score_neighbourhoods(library, ids, vecs, near, fill_regions)
+        _score_neighbourhoods(library, ids, vecs, index.neighbours(vecs, NEIGHBOURS + 1), fill_regions)
         if report is not None:
             report(min(start + chunk, len(changed)), len(changed))
     with catalog.transaction() as c:

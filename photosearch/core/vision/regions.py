@@ -36,6 +36,8 @@ def projection(channels: int) -> np.ndarray:
 def _grid_pool(fmap: np.ndarray) -> np.ndarray:
     """[N, C, H, W] -> [N, GRID*GRID, C], averaging (or repeating) cells to a fixed grid."""
     n, c, h, w = fmap.shape
+    if (h, w) == (GRID, GRID):  # the usual case (224 px input): already the grid
+        return fmap.reshape(n, c, REGIONS).transpose(0, 2, 1)
     ys = [(int(np.floor(k * h / GRID)), max(int(np.floor(k * h / GRID)) + 1, int(np.ceil((k + 1) * h / GRID))))
           for k in range(GRID)]
     xs = [(int(np.floor(k * w / GRID)), max(int(np.floor(k * w / GRID)) + 1, int(np.ceil((k + 1) * w / GRID))))

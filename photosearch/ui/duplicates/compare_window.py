@@ -23,8 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.duplicates.compare import Comparison, compare_photos
-from ...core.vision.descriptor import DEFAULT
-from ...core.vision.imageio import decode
 from ..grid.qimage import pil_to_qimage
 from ..session import Session
 from ..workers.job_runner import JobFailure, JobRunner
@@ -130,12 +128,10 @@ class CompareWindow(QWidget):
         app, lib = self.session.app, self.session.library
 
         def work() -> tuple[Comparison, QImage, QImage]:
-            if lib is not None and lib.config.dim:  # the library's own model and settings
-                descriptor = app.descriptor_for(lib)
-            else:
-                descriptor = app.describe_with(app.default_model(), DEFAULT)
-            result = compare_photos(descriptor, a, b)
-            return result, pil_to_qimage(_for_screen(a)), pil_to_qimage(_for_screen(b))
+            result = compare_photos(app.descriptor_for_photos(lib), a, b, min_side=SHOWN_SIDE)
+            shown = [_for_screen(img) for img in result.images]
+            result.images = ()  # shown from here on: the decoded pixels need not stay
+            return result, pil_to_qimage(shown[0]), pil_to_qimage(shown[1])
 
         self.runner.submit(work, (a, b))
 
@@ -161,9 +157,9 @@ class CompareWindow(QWidget):
         self.summary.setText(f"<span style='color:#c33'>Could not compare: {failure.message}</span>")
 
 
-def _for_screen(path: str) -> Image.Image:
-    img = decode(path, min_side=SHOWN_SIDE).image
+def _for_screen(img: Image.Image) -> Image.Image:
     if max(img.size) > 2 * SHOWN_SIDE:
+        img = img.copy()
         img.thumbnail((2 * SHOWN_SIDE, 2 * SHOWN_SIDE))
     return img
 

@@ -205,10 +205,6 @@ class DuplicatesWindow(QWidget):
         self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
         self.status.setText(f"Kept all {len(g.members)} photos; this group will not be shown again")
 
-    def _files(self, g: DuplicateGroup, lib: Library) -> list[tuple[int | None, str]]:
-        companions = lib.catalog.companions_of(c.path for c, _ in g.others)
-        return [f for c, _ in g.others for f in [(c.id, c.path), *((None, r) for r in companions.get(c.path, []))]]
-
     def trash_others(self, confirm: bool = False) -> None:
         self._move_others("trash", confirm)
 
@@ -227,7 +223,7 @@ class DuplicatesWindow(QWidget):
         if confirm and QMessageBox.question(self, "Trash others", f"Move {len(g.others)} photo(s) to the trash?") \
                 != QMessageBox.StandardButton.Yes:
             return
-        files = self._files(g, lib)
+        files = actions.with_companions(lib, [(c.id, c.path) for c, _ in g.others])
         self.model.remove(row)  # the group is dealt with; a failure puts the list back
         self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
         where = "the trash" if how == "trash" else how[5:]
