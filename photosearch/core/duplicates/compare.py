@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..errors import ImageError
 from ..vision.descriptor import Descriptor
+from ..vision.glance import glance_of
 from ..vision.imageio import Decoded, decode, open_image
 from ..vision.regions import GRID, unpack
 from .pairs import LEVELS, score_pairs
@@ -87,11 +88,12 @@ def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0) ->
     images = [d.image for d in decoded]
     out = descriptor.run([descriptor.prepare(im) for im in images])
     cosine = float(np.dot(out.vectors[0], out.vectors[1]))
-    blobs: list[bytes | None] = list(out.regions) if out.regions else [None, None]
+    blobs: list[bytes | None] = ([r + glance_of(im) for r, im in zip(out.regions, images)] if out.regions
+                                 else [None, None])
     score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
     result = Comparison(score, cosine, level_of(score), fa, fb, images=(images[0], images[1]))
     if out.regions:
-        (ra, rb), _ = unpack(list(out.regions))
+        (ra, rb), _, _ = unpack(list(out.regions))
         sim = ra @ rb.T
         result.map_a = sim.max(1).reshape(GRID, GRID)
         result.map_b = sim.max(0).reshape(GRID, GRID)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..library.libraries import Library
-from ..vision.regions import unpack
+from ..vision.glance import correlation
+from ..vision.regions import FULL_BYTES, unpack
 from .spatial import agreement, coverage
 
 # Calibrated once on benchmarks/duplicates.py (real photos, edited copies, traps); see README
@@ -28,6 +29,7 @@ LEVELS = {"identical": 0.97, "copies": 0.58, "similar": 0.50}
 FLOOR = min(LEVELS.values())
 CANDIDATE_COSINE = 0.45  # below this no edited copy of the benchmark ever scored; not worth a check
 NEIGHBOURS = 12
+GLANCE_MATCH = 0.96  # calibrated with the levels: above every unrelated pair and crop trap seen
 
 RegionSource = Callable[[list[int]], dict[int, bytes]]
 
@@ -43,18 +45,24 @@ class Pair:
 def score_pairs(cos: np.ndarray, blobs_a: Sequence[bytes | None], blobs_b: Sequence[bytes | None],
                 floor: float | None = None) -> np.ndarray:
     """The duplicates score of pairs; a pair without regions on both sides gets no spatial
-    credit (it can still be `similar` by cosine, never a copy by a guess). With `floor`, scores
-    below it are only known to be below it (the alignment is skipped where it cannot matter)."""
+    credit (it can still be `similar` by cosine, never a copy by a guess). Agreement is 1 when
+    the glances match (the whole photo, turned, shrunk or framed), else the regions' alignment.
+    With `floor`, scores below it are only known to be below it (the alignment is skipped where
+    it cannot matter)."""
     cos = np.asarray(cos, np.float32)
     agree = np.zeros(len(cos), np.float32)
     have = [i for i, (x, y) in enumerate(zip(blobs_a, blobs_b)) if x is not None and y is not None]
     for start in range(0, len(have), 512):
-        part = have[start:start + 512]
-        ra, wa = unpack([blobs_a[i] for i in part])  # type: ignore[misc]
-        rb, wb = unpack([blobs_b[i] for i in part])  # type: ignore[misc]
-        need = None if floor is None else 2 * floor - cos[part]
-        agree[part] = agreement(*coverage(ra, wa, rb, wb, need))
-    return (np.asarray(cos, np.float32) + agree) / 2
+        part = np.array(have[start:start + 512])
+        ra, wa, ga = unpack([blobs_a[i] for i in part])
+        rb, wb, gb = unpack([blobs_b[i] for i in part])
+        seen = correlation(ga, gb) >= GLANCE_MATCH
+        agree[part[seen]] = 1.0
+        rest = ~seen
+        if rest.any():
+            need = None if floor is None else 2 * floor - cos[part[rest]]
+            agree[part[rest]] = agreement(*coverage(ra[rest], wa[rest], rb[rest], wb[rest], need))
+    return (cos + agree) / 2
 
 
 def regions(library: Library, ids: Sequence[int]) -> dict[int, bytes]:
@@ -129,7 +137,7 @@ def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, n
         return
     keys = list(cand)
     have = regions(library, [i for k in keys for i in k])
-    lacking = sorted({i for k in keys for i in k} - set(have))
+    lacking = sorted({i for k in keys for i in k} - {i for i, b in have.items() if len(b) == FULL_BYTES})
     if lacking and fill_regions is not None:
         found = fill_regions(lacking)
         if found:

@@ -27,6 +27,7 @@ from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
+from ..vision.glance import glance_of
 from ..vision.imageio import decode, describe_error
 from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
@@ -91,6 +92,7 @@ class _Decoded:
     vanished: bool = False
     taken: float | None = None
     camera: str = ""
+    glance: bytes = b""
 
 
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
@@ -126,6 +128,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
     out.tensor = descriptor.prepare(decoded.image)
     out.width, out.height = decoded.width, decoded.height
     out.taken, out.camera = decoded.taken, decoded.camera
+    out.glance = glance_of(decoded.image)
     return out
 
 
@@ -335,7 +338,7 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
             for i, d in enumerate(batch):
                 indexed.append(Indexed(d.id, d.size, d.mtime_ns, d.fingerprint, d.width, d.height,
                                        out.vectors[i], labels[i] if labels else None,
-                                       out.regions[i] if out.regions else None, d.taken, d.camera))
+                                       out.regions[i] + d.glance if out.regions else None, d.taken, d.camera))
         if indexed or failed:
             seq = catalog.store(indexed, failed)
             if indexed:

@@ -1,4 +1,5 @@
-"""Regions for photos indexed before photosearch stored them (libraries from before schema 6):
+"""Regions for photos indexed before photosearch stored them (libraries from before schema 6,
+and glances for records from before glances):
 the duplicates' spatial check asks for the few photos it meets, once; they are then stored.
 This is the one place finding duplicates decodes a photo, and only in an older library."""
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor
+from ..vision.glance import glance_of
 from ..vision.imageio import decode
 
 
@@ -21,9 +23,10 @@ def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], worke
         return {}  # a descriptor without the feature map has no regions to give
     paths = dict(library.catalog.select_in("SELECT id, path FROM photos WHERE id IN", ids))
 
-    def load(pid: int) -> tuple[int, list[np.ndarray]] | None:
+    def load(pid: int) -> tuple[int, list[np.ndarray], bytes] | None:
         try:
-            return pid, descriptor.prepare(decode(paths[pid], min_side=descriptor.min_side).image)
+            img = decode(paths[pid], min_side=descriptor.min_side).image
+            return pid, descriptor.prepare(img), glance_of(img)
         except Exception:  # the file's problem: no regions for it, nothing else lost
             return None
 
@@ -34,7 +37,7 @@ def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], worke
             got = [r for r in pool.map(load, todo[start:start + batch]) if r is not None]
             if not got:
                 continue
-            emb = descriptor.run([views for _, views in got])
-            for (pid, _), blob in zip(got, emb.regions or []):
-                out[pid] = blob
+            emb = descriptor.run([views for _, views, _ in got])
+            for (pid, _, glance), blob in zip(got, emb.regions or []):
+                out[pid] = blob + glance
     return out

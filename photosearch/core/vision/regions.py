@@ -4,17 +4,21 @@ The model's last feature map (the one GeM pooling already computes, so indexing 
 more), pooled to a GRID x GRID grid, square-rooted, projected to DIM dimensions with a fixed
 pseudo-random +-1 matrix (the same for every library and every numpy: a score must mean the
 same everywhere), stored as int8 directions plus a uint8 weight per region (its activation
-energy: flat borders, frames and screenshot chrome weigh little). 3,185 bytes a photo.
+energy: flat borders, frames and screenshot chrome weigh little). 3,185 bytes a photo, then
+its glances (glance.py, 2,048 bytes: written at indexing, where the decoded photo is at hand).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .glance import GLANCE_BYTES, SIDE, normalised
+
 GRID = 7
 DIM = 64
 REGIONS = GRID * GRID
 BLOB_BYTES = REGIONS * DIM + REGIONS
+FULL_BYTES = BLOB_BYTES + GLANCE_BYTES  # a record with its glances; BLOB_BYTES: one from before them
 
 _proj_cache: dict[int, np.ndarray] = {}
 
@@ -61,11 +65,14 @@ def regions_of(fmap: np.ndarray) -> list[bytes]:
     return [q[i].tobytes() + w[i].tobytes() for i in range(len(q))]
 
 
-def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """([M, REGIONS, DIM] unit directions, [M, REGIONS] weights) from blobs."""
+def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """([M, REGIONS, DIM] unit directions, [M, REGIONS] weights, [M, 2, SIDE, SIDE] normalised
+    glances: zeros for a record from before glances) from blobs."""
     for b in blobs:
-        if len(b) != BLOB_BYTES:
-            raise ValueError(f"a regions record of {len(b)} bytes, not {BLOB_BYTES}")
-    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), BLOB_BYTES)
+        if len(b) not in (BLOB_BYTES, FULL_BYTES):
+            raise ValueError(f"a regions record of {len(b)} bytes, not {FULL_BYTES}")
+    padded = b"".join(b if len(b) == FULL_BYTES else b + bytes(GLANCE_BYTES) for b in blobs)
+    raw = np.frombuffer(padded, np.uint8).reshape(len(blobs), FULL_BYTES)
     r = raw[:, :REGIONS * DIM].view(np.int8).reshape(len(blobs), REGIONS, DIM).astype(np.float32) / 127.0
-    return r, raw[:, REGIONS * DIM:].astype(np.float32) / 255.0
+    w = raw[:, REGIONS * DIM:BLOB_BYTES].astype(np.float32) / 255.0
+    return r, w, normalised(raw[:, BLOB_BYTES:].reshape(len(blobs), 2, SIDE, SIDE))

@@ -203,3 +203,39 @@ def test_pairs_are_stored_and_only_new_photos_are_looked_at(isolated_home, plant
         groups = find_duplicates(lib, "copies")
     assert len(groups) == 4
     assert any(os.path.basename(c.path) == "mirrored.jpg" for g in groups for c, _ in g.others)
+
+
+def test_turned_and_thumbnail_copies_are_copies_and_old_records_get_glances(isolated_home, planted):
+    """The model's features change under a 90-degree turn or a shrink to a thumbnail; the glances
+    still see the same picture. Records written before glances are completed once, on the way."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.core.vision.regions import BLOB_BYTES, FULL_BYTES
+
+    folder, originals = planted
+    img = Image.open(originals[5]).convert("RGB")
+    img.transpose(Image.Transpose.ROTATE_90).save(folder / "trip" / "turned.jpg", quality=85)
+    img.resize((img.width // 6, img.height // 6)).save(folder / "trip" / "thumb.jpg", quality=85)
+    run("index", home=isolated_home)
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        sizes = {len(d) for (d,) in lib.catalog.conn.execute("SELECT data FROM regions")}
+        assert sizes == {FULL_BYTES}  # indexing stores glances with the regions
+        groups = find_duplicates(lib, "copies")
+        with_orig = next(g for g in groups if any(os.path.basename(c.path) == originals[5].name for c in g.members))
+        assert {"turned.jpg", "thumb.jpg"} <= {os.path.basename(c.path) for c in with_orig.members}
+        # as a library from before glances: records cut to their regions, pairs to be redone
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE regions SET data = substr(data, 1, ?)", (BLOB_BYTES,))
+            c.execute("DELETE FROM meta WHERE key = 'dup_seq'")
+            c.execute("DELETE FROM dup_pairs")
+        without = find_duplicates(lib, "copies")  # no model at hand: regions only, nothing decoded
+        assert not any(os.path.basename(c.path) == "turned.jpg" for g in without for c in g.members)
+        with lib.catalog.transaction() as c:
+            c.execute("DELETE FROM meta WHERE key = 'dup_seq'")
+            c.execute("DELETE FROM dup_pairs")
+        again = find_duplicates(lib, "copies", fill_regions=app.region_source(lib))
+        assert any(os.path.basename(c.path) == "turned.jpg" for g in again for c in g.members)
+        filled = lib.catalog.conn.execute("SELECT COUNT(*) FROM regions WHERE length(data) = ?", (FULL_BYTES,))
+        assert 0 < filled.fetchone()[0] < 29  # only the photos met on the way were decoded

@@ -53,8 +53,9 @@ def test_regions_of_a_feature_map_are_fixed_size_and_unpack():
     fmap = np.abs(rng.standard_normal((2, 96, 5, 9))).astype(np.float32)
     blobs = regions_of(fmap)
     assert [len(b) for b in blobs] == [BLOB_BYTES, BLOB_BYTES]
-    r, w = unpack(blobs)
+    r, w, g = unpack(blobs)
     assert r.shape == (2, REGIONS, 64) and w.shape == (2, REGIONS) and w.max() == 1.0
+    assert not g.any()  # a record without glances (written before them) gives no glance credit
     assert np.allclose(np.linalg.norm(r, axis=2), 1.0, atol=0.02)
     same = regions_of(fmap[:1])[0]
     assert same == blobs[0]  # the projection is fixed: the same photo, the same regions

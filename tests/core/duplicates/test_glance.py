@@ -1,0 +1,76 @@
+"""Glances: a turned, shrunk, framed or screenshotted copy is the same picture at 32 x 32;
+two different crops of one photo and unrelated photos are not."""
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from photosearch.core.duplicates.pairs import GLANCE_MATCH
+from photosearch.core.vision.glance import GLANCE_BYTES, SIDE, content_box, correlation, glance_of, normalised
+
+rng = np.random.default_rng(3)
+
+
+def _photo(seed: int, w: int = 480, h: int = 360) -> Image.Image:
+    """Smooth random structure plus a few shapes: something like a photo, not like noise."""
+    r = np.random.default_rng(seed)
+    small = r.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC)
+    d = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = int(r.integers(0, w - 60)), int(r.integers(0, h - 60))
+        d.ellipse([x, y, x + int(r.integers(20, 120)), y + int(r.integers(20, 120))],
+                  fill=tuple(int(c) for c in r.integers(0, 256, 3)))
+    return img
+
+
+def _jpeg(img: Image.Image, q: int = 60) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=q)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def _ncc(a: Image.Image, b: Image.Image) -> float:
+    ga, gb = (normalised(np.frombuffer(glance_of(x), np.uint8).reshape(1, 2, SIDE, SIDE)) for x in (a, b))
+    return float(correlation(ga, gb)[0])
+
+
+def _screenshot(img: Image.Image) -> Image.Image:
+    small = img.resize((img.width // 2, img.height // 2))
+    canvas = Image.new("RGB", (small.width + 120, small.height + 160), (236, 236, 236))
+    ImageDraw.Draw(canvas).rectangle([0, 0, canvas.width, 40], fill=(60, 60, 70))
+    canvas.paste(small, (60, 80))
+    return canvas
+
+
+def test_copies_that_change_the_models_features_still_match():
+    img = _photo(1)
+    turned = _jpeg(img.transpose(Image.Transpose.ROTATE_90))
+    thumb = _jpeg(img.resize((72, 54), Image.Resampling.BILINEAR))
+    mirrored = _jpeg(ImageOps.mirror(img))
+    framed = _jpeg(ImageOps.expand(img, border=40, fill=(200, 30, 30)))
+    letterboxed = Image.new("RGB", (480, 480))
+    letterboxed.paste(img, (0, 60))
+    for copy in (turned, thumb, mirrored, framed, _jpeg(letterboxed), _screenshot(img)):
+        assert _ncc(img, copy) >= GLANCE_MATCH
+
+
+def test_different_crops_unrelated_photos_and_blank_pages_do_not():
+    img = _photo(2)
+    left, right = img.crop((0, 0, 288, 360)), img.crop((192, 0, 480, 360))
+    assert _ncc(left, right) < GLANCE_MATCH
+    assert _ncc(img, _photo(5)) < GLANCE_MATCH
+    blank = Image.new("RGB", (300, 200), (250, 250, 250))
+    assert _ncc(blank, blank) == 0.0  # a flat glance correlates with nothing, not even itself
+
+
+def test_content_box_strips_flat_borders_only():
+    img = _photo(4)
+    assert content_box(img) == (0, 0, img.width, img.height)
+    framed = ImageOps.expand(img, border=30, fill=(10, 10, 10))
+    left, top, right, bottom = content_box(framed)
+    assert abs(left - 30) <= 3 and abs(top - 30) <= 3 and abs(right - 510) <= 3 and abs(bottom - 390) <= 3
+    plain = Image.new("RGB", (100, 100), (0, 0, 0))
+    assert content_box(plain) == (0, 0, 100, 100)  # nothing but border: keep it whole
+    assert len(glance_of(framed)) == GLANCE_BYTES
