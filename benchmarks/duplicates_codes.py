@@ -66,8 +66,12 @@ def mih_pairs(code: np.ndarray, radius: int = RADIUS, cap: int = 5_000) -> tuple
 
 
 def hnsw_pairs(index, vectors: np.ndarray, k: int = 13) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """[N, k] neighbour labels straight from the HNSW index (batched, every core)."""
-    return np.concatenate([index.neighbours(vectors[s:s + 4096], k) for s in range(0, len(vectors), 4096)])
+    """[N, k] neighbour labels straight from the HNSW index (batched, every core), searched as
+    grouping searches."""
+    from photosearch.core.duplicates.pairs import NEIGHBOUR_EF
+
+    return np.concatenate([index.neighbours(vectors[s:s + 4096], k, NEIGHBOUR_EF)
+                           for s in range(0, len(vectors), 4096)])
 
 
 def compare_first_passes(index, vectors: np.ndarray, labels: np.ndarray,  # type: ignore[no-untyped-def]

@@ -14,13 +14,15 @@ same in every library, so a level means the same everywhere.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..library.libraries import Library
-from ..vision.glance import correlation
+from ..vision.glance import coarse, matches
 from ..vision.regions import FULL_BYTES, unpack
 from .spatial import agreement, coverage
 
@@ -29,6 +31,7 @@ LEVELS = {"identical": 0.97, "copies": 0.58, "similar": 0.50}
 FLOOR = min(LEVELS.values())
 CANDIDATE_COSINE = 0.45  # below this no edited copy of the benchmark ever scored; not worth a check
 NEIGHBOURS = 12
+NEIGHBOUR_EF = 32  # the 12 nearest of a copy are very near: a narrow search finds them (benchmarked)
 GLANCE_MATCH = 0.96  # calibrated with the levels: above every unrelated pair and crop trap seen
 
 RegionSource = Callable[[list[int]], dict[int, bytes]]
@@ -51,17 +54,41 @@ def score_pairs(cos: np.ndarray, blobs_a: Sequence[bytes | None], blobs_b: Seque
     it cannot matter)."""
     cos = np.asarray(cos, np.float32)
     agree = np.zeros(len(cos), np.float32)
-    have = [i for i, (x, y) in enumerate(zip(blobs_a, blobs_b)) if x is not None and y is not None]
-    for start in range(0, len(have), 512):
-        part = np.array(have[start:start + 512])
-        ra, wa, ga = unpack([blobs_a[i] for i in part])
-        rb, wb, gb = unpack([blobs_b[i] for i in part])
-        seen = correlation(ga, gb) >= GLANCE_MATCH
+    have = np.array([i for i, (x, y) in enumerate(zip(blobs_a, blobs_b)) if x is not None and y is not None], np.int64)
+    if len(have) == 0:
+        return (cos + agree) / 2
+    # a photo meets a dozen neighbours: unpack each record once (the callers pass the same bytes
+    # object for the same photo), then gather per pair
+    slots: dict[int, int] = {}
+    blobs: list[bytes] = []
+
+    def slot(b: bytes) -> int:
+        k = slots.setdefault(id(b), len(blobs))
+        if k == len(blobs):
+            blobs.append(b)
+        return k
+
+    ia = np.array([slot(blobs_a[i]) for i in have])
+    ib = np.array([slot(blobs_b[i]) for i in have])
+    r, w, g = unpack(blobs)
+    g_coarse = coarse(g)
+
+    def batch(start: int) -> None:
+        part, a, b = have[start:start + 512], ia[start:start + 512], ib[start:start + 512]
+        seen = matches(g, g_coarse, a, b, GLANCE_MATCH)
         agree[part[seen]] = 1.0
         rest = ~seen
         if rest.any():
+            a, b = a[rest], b[rest]
             need = None if floor is None else 2 * floor - cos[part[rest]]
-            agree[part[rest]] = agreement(*coverage(ra[rest], wa[rest], rb[rest], wb[rest], need))
+            agree[part[rest]] = agreement(*coverage(r[a], w[a], r[b], w[b], need))
+
+    starts = range(0, len(have), 512)
+    if len(starts) == 1:
+        batch(0)
+    else:  # numpy lets go of the GIL in the heavy parts: every core aligns
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            list(pool.map(batch, starts))
     return (cos + agree) / 2
 
 
@@ -83,7 +110,7 @@ def _changed(library: Library, since: int) -> list[int]:
 
 
 def update_pairs(library: Library, fill_regions: RegionSource | None = None,
-                 report: Callable[[int, int], None] | None = None, chunk: int = 2048) -> int:
+                 report: Callable[[int, int], None] | None = None, chunk: int = 512) -> int:
     """Score the neighbourhoods of photos changed since the last update; returns their number.
 
     `fill_regions` computes regions for photos indexed before photosearch stored them (by
@@ -96,47 +123,96 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
     if changed and since >= 0:
         with catalog.transaction() as c:
             c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in changed])
-    for start in range(0, len(changed), chunk):
-        if index is None:  # no vectors, no neighbours
-            break
+    # the neighbour lists already scored: a pair met again from its other side is skipped
+    done_row = np.full(max(changed, default=0) + 1, -1, np.int64)
+    done_near = np.full((len(changed), NEIGHBOURS + 1), -1, np.int64)
+
+    def prepare(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        assert index is not None
         ids, vecs = catalog.vectors(changed[start:start + chunk])
-        _score_neighbourhoods(library, ids, vecs, index.neighbours(vecs, NEIGHBOURS + 1), fill_regions)
-        if report is not None:
-            report(min(start + chunk, len(changed)), len(changed))
+        near = index.neighbours(vecs, NEIGHBOURS + 1, NEIGHBOUR_EF)
+        a, b = _candidates(ids, near, (done_row, done_near))
+        rows = np.arange(start, start + len(ids))
+        done_row[ids] = rows
+        done_near[rows, :near.shape[1]] = near
+        return ids, vecs, a, b
+
+    # the next chunk's neighbours' vectors and regions are read (SQLite lets go of the GIL)
+    # while this chunk is scored
+    with ThreadPoolExecutor(1) as reader:
+        queued: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Future[_Fetched]]] = []
+        scored = 0
+
+        def score_next() -> None:
+            nonlocal scored
+            ids, vecs, a, b, fetched = queued.pop(0)
+            _score_neighbourhoods(library, ids, vecs, a, b, fetched.result(), fill_regions)
+            scored += len(ids)
+            if report is not None:
+                report(scored, len(changed))
+
+        for start in range(0, len(changed) if index is not None else 0, chunk):
+            ids, vecs, a, b = prepare(start)
+            queued.append((ids, vecs, a, b, reader.submit(_fetch, library, ids, a, b)))
+            if len(queued) > 1:
+                score_next()
+        while queued:
+            score_next()
     with catalog.transaction() as c:
         c.execute("INSERT OR REPLACE INTO meta VALUES('dup_seq', ?)", (str(seq_now),))
     return len(changed)
 
 
-def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, near: np.ndarray,
-                          fill_regions: RegionSource | None) -> None:
+def _candidates(ids: np.ndarray, near: np.ndarray,
+                done: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) with a < b: each photo with each of its neighbours, once, unless that pair was
+    already scored from the other photo's neighbourhood."""
+    a = np.repeat(ids, near.shape[1])
+    b = near.ravel().astype(np.int64)
+    ok = (b >= 0) & (b != a)
+    a, b = a[ok], b[ok]
+    done_row, done_near = done
+    row = np.where(b < len(done_row), done_row[np.minimum(b, len(done_row) - 1)], -1)
+    met = row >= 0
+    seen = np.zeros(len(a), bool)
+    seen[met] = (done_near[row[met]] == a[met, None]).any(axis=1)
+    a, b = a[~seen], b[~seen]
+    key = np.unique(np.minimum(a, b) << 32 | np.maximum(a, b))
+    return key >> 32, key & 0xFFFFFFFF
+
+
+_Fetched = tuple[np.ndarray, np.ndarray, dict[int, bytes]]
+
+
+def _fetch(library: Library, ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> _Fetched:
+    """The neighbours' vectors and every photo's regions (a reader thread's own connection)."""
+    got, their = library.catalog.vectors(np.setdiff1d(np.concatenate([a, b]), ids).tolist())
+    return got, their, regions(library, np.union1d(a, b).tolist())
+
+
+def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          fetched: _Fetched, fill_regions: RegionSource | None) -> None:
     catalog = library.catalog
-    others = sorted({int(j) for j in near.ravel() if j >= 0} - set(ids.tolist()))
-    got, their = catalog.vectors(others)
-    pos = {int(i): k for k, i in enumerate(ids.tolist())}
-    pos_other = {int(i): k for k, i in enumerate(got.tolist())}
+    got, their, have = fetched
+    all_ids = np.concatenate([ids, got])
+    all_vecs = np.concatenate([np.asarray(vecs, np.float32), np.asarray(their, np.float32).reshape(-1, vecs.shape[1])])
+    order = np.argsort(all_ids)
+    sorted_ids = all_ids[order]
 
-    def vector(i: int) -> np.ndarray | None:
-        if i in pos:
-            return vecs[pos[i]]
-        k = pos_other.get(i)
-        return their[k] if k is not None else None
+    def row_of(x: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(sorted_ids, x), len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == x, order[at], -1)
 
-    cand: dict[tuple[int, int], float] = {}
-    for row, pid in enumerate(ids.tolist()):
-        for j in near[row].tolist():
-            other = vector(j) if j >= 0 and j != pid else None
-            if other is None:
-                continue
-            key = (min(pid, j), max(pid, j))
-            if key not in cand:
-                cos = float(np.dot(vecs[row], other))
-                if cos >= CANDIDATE_COSINE:
-                    cand[key] = cos
-    if not cand:
+    ra, rb = row_of(a), row_of(b)
+    known = (ra >= 0) & (rb >= 0)  # a neighbour whose vector is gone has nothing to compare
+    a, b, ra, rb = a[known], b[known], ra[known], rb[known]
+    cos = np.concatenate([np.einsum("ij,ij->i", all_vecs[ra[s:s + 4096]], all_vecs[rb[s:s + 4096]])
+                          for s in range(0, len(a), 4096)] or [np.zeros(0, np.float32)])
+    close = cos >= CANDIDATE_COSINE
+    if not close.any():
         return
+    cand = {(int(x), int(y)): float(c) for x, y, c in zip(a[close], b[close], cos[close])}
     keys = list(cand)
-    have = regions(library, [i for k in keys for i in k])
     lacking = sorted({i for k in keys for i in k} - {i for i, b in have.items() if len(b) == FULL_BYTES})
     if lacking and fill_regions is not None:
         found = fill_regions(lacking)

@@ -429,22 +429,22 @@ class VectorIndex:
             labels, dists = self._search(index, np.asarray(vector, np.float32).reshape(1, -1), k, filter=flt)
         return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
 
-    def _search(self, index: hnswlib.Index, q: np.ndarray, k: int, **kw: Any) -> tuple[np.ndarray, np.ndarray]:
-        index.set_ef(max(self.params.ef_search, k + 16))
+    def _search(self, index: hnswlib.Index, q: np.ndarray, k: int, ef: int = 0, **kw: Any) -> tuple[Any, Any]:
+        index.set_ef(max(ef or self.params.ef_search, k + 16))
         try:
             return index.knn_query(q, k=k, **kw)
         except RuntimeError:  # a sparse graph can come up short of k; ask again with a wider search
             index.set_ef(max(4 * k, 512))
             return index.knn_query(q, k=k, **kw)
 
-    def neighbours(self, vectors: np.ndarray, k: int) -> np.ndarray:
-        """[n, k] ids of each vector's nearest photos in the index's own space: a batch of
-        candidates, with every core searching, for callers that score them themselves."""
+    def neighbours(self, vectors: np.ndarray, k: int, ef: int = 0) -> np.ndarray:
+        """[n, k] ids of each vector's nearest photos in the index's space, every core searching,
+        for callers that score them themselves (`ef`: narrower than the library's own search)."""
         with self._lock:
             index, live = self._index, self.live_count
             if index is None or live == 0:
                 return np.zeros((len(vectors), 0), np.int64)
             q = self._whiten(vectors)
             q = self.projection(q) if self.projection is not None else q
-            labels, _ = self._search(index, np.asarray(q, np.float32), min(k, live), num_threads=-1)
+            labels, _ = self._search(index, np.asarray(q, np.float32), min(k, live), ef, num_threads=-1)
         return labels.astype(np.int64)

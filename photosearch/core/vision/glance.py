@@ -63,10 +63,12 @@ def glance_of(img: Image.Image) -> bytes:
 def normalised(raw: np.ndarray) -> np.ndarray:
     """[M, 2, SIDE, SIDE] uint8 -> zero-mean unit-norm float32; a nearly flat glance (a blank
     page, a black frame) becomes zeros: it would correlate with noise, so it gets no credit."""
-    x = raw.astype(np.float32)
-    x -= x.mean(axis=(2, 3), keepdims=True)
-    std = np.sqrt((x * x).mean(axis=(2, 3), keepdims=True))
-    return np.where(std >= 3.0, x / (std * SIDE + 1e-6), 0.0).astype(np.float32)
+    x = raw.reshape(-1, SIDE * SIDE).astype(np.float32)
+    x -= (x @ np.full(SIDE * SIDE, 1 / (SIDE * SIDE), np.float32))[:, None]
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
+    std = norm / SIDE
+    x *= np.where(std >= 3.0, 1 / np.maximum(norm, 1e-6), 0.0).astype(np.float32)[:, None]
+    return x.reshape(raw.shape)
 
 
 def _dihedral(x: np.ndarray) -> np.ndarray:
@@ -75,6 +77,32 @@ def _dihedral(x: np.ndarray) -> np.ndarray:
     for m in (x, x[:, :, ::-1]):
         out.extend(np.rot90(m, r, axes=(1, 2)) for r in range(4))
     return np.stack(out, 1)
+
+
+def _pooling() -> np.ndarray:
+    cell = (np.arange(SIDE)[:, None] // (SIDE // 8) * 8 + np.arange(SIDE)[None, :] // (SIDE // 8)).ravel()
+    return (cell[:, None] == np.arange(64)[None, :]).astype(np.float32)
+
+
+_POOL = _pooling()  # [SIDE*SIDE, 64]: which 8 x 8 cell each pixel falls in
+
+
+def coarse(g: np.ndarray) -> np.ndarray:
+    """Normalised glances [M, 2, SIDE, SIDE] pooled to 8 x 8 and normalised again: a cheap first
+    look (measured: every pair correlating >= 0.96 at 32 x 32 did >= 0.95 at 8 x 8)."""
+    x = (g.reshape(-1, SIDE * SIDE) @ _POOL).reshape(len(g), 2, 8, 8)
+    norm = np.sqrt((x * x).sum(axis=(2, 3), keepdims=True))
+    return np.where(norm > 0, x / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+
+
+def matches(g: np.ndarray, g_coarse: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+    """For pairs (a[i], b[i]) of rows: do their glances correlate >= threshold? The full glances
+    are compared only where the coarse ones come close (most neighbours are unrelated)."""
+    out = np.zeros(len(a), bool)
+    close = np.flatnonzero(correlation(g_coarse[a], g_coarse[b]) >= threshold - 0.1)
+    if len(close):
+        out[close] = correlation(g[a[close]], g[b[close]]) >= threshold
+    return out
 
 
 def correlation(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:

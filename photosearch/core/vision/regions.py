@@ -73,6 +73,7 @@ def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raise ValueError(f"a regions record of {len(b)} bytes, not {FULL_BYTES}")
     padded = b"".join(b if len(b) == FULL_BYTES else b + bytes(GLANCE_BYTES) for b in blobs)
     raw = np.frombuffer(padded, np.uint8).reshape(len(blobs), FULL_BYTES)
-    r = raw[:, :REGIONS * DIM].view(np.int8).reshape(len(blobs), REGIONS, DIM).astype(np.float32) / 127.0
+    r = np.empty((len(blobs), REGIONS, DIM), np.float32)
+    np.multiply(raw[:, :REGIONS * DIM].view(np.int8).reshape(len(blobs), REGIONS, DIM), np.float32(1 / 127), out=r)
     w = raw[:, REGIONS * DIM:BLOB_BYTES].astype(np.float32) / 255.0
     return r, w, normalised(raw[:, BLOB_BYTES:].reshape(len(blobs), 2, SIDE, SIDE))
