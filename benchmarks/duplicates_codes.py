@@ -24,17 +24,15 @@ RADIUS = BANDS - 1  # what 16 bands of 16 bits guarantee to find
 
 
 def codes(index, vectors: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """[N, 4] uint64: the signs of the vectors in the index's space (256 dims)."""
+    """[N, 4] uint64: 256 bits, the signs of the vectors' first 256 dimensions in the index's
+    space (the PCA projection when the library has one; else the whitened vector, whose
+    dimensions come in order of variance)."""
     out = []
     for s in range(0, len(vectors), 20_000):
         q = index._whiten(vectors[s:s + 20_000])
         q = index.projection(q) if index.projection is not None else q
-        out.append(np.packbits(q > 0, axis=1))
-    bits = np.concatenate(out)
-    pad = (-bits.shape[1]) % 8
-    if pad:
-        bits = np.concatenate([bits, np.zeros((len(bits), pad), np.uint8)], axis=1)
-    return bits.view(np.uint64)
+        out.append(np.packbits(q[:, :256] > 0, axis=1))
+    return np.ascontiguousarray(np.concatenate(out)).view(np.uint64)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:

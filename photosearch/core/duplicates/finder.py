@@ -11,6 +11,8 @@ from typing import Any
 from ..errors import PhotosearchError
 from ..library.libraries import Library
 from ..vision.exif import read_facts
+from ..vision.glance import content_share
+from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_fingerprints
 from .grouping import LEVELS, group
 from .keep import DEFAULT_RULES, Candidate, choose
@@ -88,5 +90,8 @@ def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, s
                               [(t, cam, pid) for pid, (t, cam) in facts.items()])
         rows = [r if r[8] is not None else (*r[:7], *facts[r[0]]) for r in rows]
     chosen = kept_fingerprints(catalog)
-    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen), fp)
+    boxes = dict(catalog.select_in(f"SELECT photo_id, substr(data, {BLOB_BYTES + 1}) FROM regions WHERE photo_id IN",
+                                   sorted(ids)))
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen,
+                            content_share(bytes(boxes.get(pid) or b""))), fp)
             for pid, path, size, mtime, w, h, fp, taken, camera in rows}

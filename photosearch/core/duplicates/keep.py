@@ -10,8 +10,9 @@ from pathlib import Path
 
 from ..errors import PhotosearchError
 
-# resolution first, then the larger file, then the older capture date (EXIF, else the file's
-# date), then the camera original over a re-encode or a screenshot, then the shorter path
+# resolution first (of the picture: a frame adds pixels, not picture), then the larger file, then
+# the older capture date (EXIF, else the file's date), then the camera original over a re-encode
+# or a screenshot, then the shorter path
 DEFAULT_RULES = ("resolution", "size", "date", "original", "path")
 CAMERA_FORMATS = {".jpg", ".jpeg", ".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
                   ".raf", ".pef", ".srw"}
@@ -28,6 +29,7 @@ class Candidate:
     taken: float | None = None  # EXIF capture time
     camera: str = ""  # EXIF "Make Model"
     chosen: bool = False  # the user said: keep this one
+    content: float = 1.0  # the share of the pixels that is the picture (flat borders left out)
 
     @property
     def date(self) -> float:
@@ -44,7 +46,7 @@ class Candidate:
 
 def _key(c: Candidate, rule: str) -> float:
     if rule == "resolution":
-        return -(c.width * c.height)
+        return -(c.width * c.height * c.content)
     if rule == "size":
         return -c.size
     if rule == "date":

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 SIDE = 32
-GLANCE_BYTES = 2 * SIDE * SIDE
+GLANCE_BYTES = 2 * SIDE * SIDE + 4  # two glances, then the content box (left, top, right, bottom / 255)
 _FLAT = 8.0  # a row or column whose colour varies less than this (std, 0-255) is a border
 _MIN_KEEP = 0.3  # a "content box" smaller than this share of a side is a plain photo, not a border
 
@@ -54,10 +54,21 @@ def _grey(img: Image.Image) -> bytes:
 
 
 def glance_of(img: Image.Image) -> bytes:
-    """GLANCE_BYTES: the whole photo's glance, then its content box's."""
+    """GLANCE_BYTES: the whole photo's glance, its content box's, and where that box is."""
     box = content_box(img)
     inner = img if box == (0, 0, img.width, img.height) else img.crop(box)
-    return _grey(img) + _grey(inner)
+    w, h = max(img.width, 1), max(img.height, 1)
+    where = bytes(min(255, round(v * 255)) for v in (box[0] / w, box[1] / h, box[2] / w, box[3] / h))
+    return _grey(img) + _grey(inner) + where
+
+
+def content_share(glance: bytes) -> float:
+    """The share of a photo's pixels inside its content box (1.0 when unknown): a framed copy
+    has more pixels than its original, not more picture."""
+    if len(glance) != GLANCE_BYTES:
+        return 1.0
+    left, top, right, bottom = glance[-4:]
+    return max(0.0, (right - left) / 255) * max(0.0, (bottom - top) / 255) or 1.0
 
 
 def normalised(raw: np.ndarray) -> np.ndarray:

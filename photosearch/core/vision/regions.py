@@ -5,7 +5,7 @@ more), pooled to a GRID x GRID grid, square-rooted, projected to DIM dimensions 
 pseudo-random +-1 matrix (the same for every library and every numpy: a score must mean the
 same everywhere), stored as int8 directions plus a uint8 weight per region (its activation
 energy: flat borders, frames and screenshot chrome weigh little). 3,185 bytes a photo, then
-its glances (glance.py, 2,048 bytes: written at indexing, where the decoded photo is at hand).
+its glances (glance.py, 2,052 bytes: written at indexing, where the decoded photo is at hand).
 """
 
 from __future__ import annotations
@@ -69,11 +69,12 @@ def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([M, REGIONS, DIM] unit directions, [M, REGIONS] weights, [M, 2, SIDE, SIDE] normalised
     glances: zeros for a record from before glances) from blobs."""
     for b in blobs:
-        if len(b) not in (BLOB_BYTES, FULL_BYTES):
+        if len(b) < BLOB_BYTES:
             raise ValueError(f"a regions record of {len(b)} bytes, not {FULL_BYTES}")
-    padded = b"".join(b if len(b) == FULL_BYTES else b + bytes(GLANCE_BYTES) for b in blobs)
+    # a record without glances (or from a development version of them) is used for its regions
+    padded = b"".join(b if len(b) == FULL_BYTES else b[:BLOB_BYTES] + bytes(GLANCE_BYTES) for b in blobs)
     raw = np.frombuffer(padded, np.uint8).reshape(len(blobs), FULL_BYTES)
     r = np.empty((len(blobs), REGIONS, DIM), np.float32)
     np.multiply(raw[:, :REGIONS * DIM].view(np.int8).reshape(len(blobs), REGIONS, DIM), np.float32(1 / 127), out=r)
     w = raw[:, REGIONS * DIM:BLOB_BYTES].astype(np.float32) / 255.0
-    return r, w, normalised(raw[:, BLOB_BYTES:].reshape(len(blobs), 2, SIDE, SIDE))
+    return r, w, normalised(raw[:, BLOB_BYTES:BLOB_BYTES + 2 * SIDE * SIDE].reshape(len(blobs), 2, SIDE, SIDE))

@@ -7,7 +7,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from photosearch.core.duplicates.pairs import GLANCE_MATCH
-from photosearch.core.vision.glance import GLANCE_BYTES, SIDE, content_box, correlation, glance_of, normalised
+from photosearch.core.vision.glance import (
+    GLANCE_BYTES,
+    SIDE,
+    content_box,
+    content_share,
+    correlation,
+    glance_of,
+    normalised,
+)
 
 rng = np.random.default_rng(3)
 
@@ -32,7 +40,8 @@ def _jpeg(img: Image.Image, q: int = 60) -> Image.Image:
 
 
 def _ncc(a: Image.Image, b: Image.Image) -> float:
-    ga, gb = (normalised(np.frombuffer(glance_of(x), np.uint8).reshape(1, 2, SIDE, SIDE)) for x in (a, b))
+    raw = [np.frombuffer(glance_of(x)[:2 * SIDE * SIDE], np.uint8).reshape(1, 2, SIDE, SIDE) for x in (a, b)]
+    ga, gb = normalised(raw[0]), normalised(raw[1])
     return float(correlation(ga, gb)[0])
 
 
@@ -74,3 +83,6 @@ def test_content_box_strips_flat_borders_only():
     plain = Image.new("RGB", (100, 100), (0, 0, 0))
     assert content_box(plain) == (0, 0, 100, 100)  # nothing but border: keep it whole
     assert len(glance_of(framed)) == GLANCE_BYTES
+    # the keep rule's "resolution" counts the picture, not the frame
+    assert abs(content_share(glance_of(framed)) - (480 * 360) / (540 * 420)) < 0.02
+    assert content_share(glance_of(img)) == 1.0
