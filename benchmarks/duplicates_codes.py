@@ -39,60 +39,72 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.bitwise_xor(a, b)).sum(axis=-1)
 
 
-def mih_pairs(code: np.ndarray, radius: int = RADIUS, cap: int = 5_000) -> tuple[np.ndarray, int]:
-    """(pairs [P, 2] within `radius`, candidate pairs looked at). A bucket bigger than `cap`
-    (a value most photos share) is skipped, as any real implementation must."""
-    n = len(code)
+def _keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.unique(np.minimum(a, b) << 32 | np.maximum(a, b))
+
+
+def mih_pairs(ids: np.ndarray, code: np.ndarray, radius: int = RADIUS,
+              cap: int = 5_000) -> tuple[np.ndarray, int]:
+    """(pair keys within `radius`, candidate pairs looked at). A bucket bigger than `cap` (a
+    value most photos share) is skipped, as any real implementation must."""
     bands = code.view(np.uint16)[:, :BANDS]
-    found: set[tuple[int, int]] = set()
+    found: list[np.ndarray] = []
     looked = 0
     for b in range(BANDS):
         order = np.argsort(bands[:, b], kind="stable")
-        vals = bands[order, b]
-        cuts = np.flatnonzero(np.diff(vals)) + 1
+        cuts = np.flatnonzero(np.diff(bands[order, b])) + 1
         for grp in np.split(order, cuts):
             m = len(grp)
             if m < 2 or m > cap:
                 continue
             i, j = np.triu_indices(m, 1)
             looked += len(i)
-            d = hamming(code[grp[i]], code[grp[j]])
-            keep = d <= radius
-            found.update(zip(grp[i][keep].tolist(), grp[j][keep].tolist()))
-    del n
-    return np.array(sorted(found), np.int64).reshape(-1, 2), looked
+            keep = hamming(code[grp[i]], code[grp[j]]) <= radius
+            found.append(_keys(ids[grp[i][keep]], ids[grp[j][keep]]))
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64), looked
 
 
 def hnsw_pairs(index, vectors: np.ndarray, k: int = 13) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """[N, k] neighbour labels straight from the HNSW index (batched, every core), searched as
-    grouping searches."""
+    """[N, k] neighbour labels straight from the HNSW index, searched as grouping searches."""
     from photosearch.core.duplicates.pairs import NEIGHBOUR_EF
 
     return np.concatenate([index.neighbours(vectors[s:s + 4096], k, NEIGHBOUR_EF)
                            for s in range(0, len(vectors), 4096)])
 
 
-def compare_first_passes(index, vectors: np.ndarray, labels: np.ndarray,  # type: ignore[no-untyped-def]
-                         truth: set[tuple[int, int]]) -> None:
-    """Both first passes over one library; `labels` are the index labels of `vectors`."""
-    pos = {int(x): i for i, x in enumerate(labels.tolist())}
+def compare_first_passes(lib, truth: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Both first passes over a whole library, its vectors streamed from the catalog; `truth`:
+    [P, 2] photo ids of planted copies."""
+    from photosearch.core.duplicates.pairs import NEIGHBOUR_EF, NEIGHBOURS
+
+    index = lib.index
+    t_hnsw = t_codes = 0.0
+    near_keys: list[np.ndarray] = []
+    all_ids, all_codes = [], []
+    for ids, vecs in lib.catalog.vectors_since(-1, chunk=8192):
+        t = time.perf_counter()
+        near = index.neighbours(vecs, NEIGHBOURS + 1, NEIGHBOUR_EF)
+        a, b = np.repeat(ids, near.shape[1]), near.ravel()
+        ok = (b >= 0) & (b != a)
+        near_keys.append(_keys(a[ok], b[ok]))
+        t_hnsw += time.perf_counter() - t
+        t = time.perf_counter()
+        all_ids.append(ids)
+        all_codes.append(codes(index, vecs))
+        t_codes += time.perf_counter() - t
     t = time.perf_counter()
-    near = hnsw_pairs(index, vectors)
-    t_hnsw = time.perf_counter() - t
-    hn = {(min(i, pos[j]), max(i, pos[j])) for i, row in enumerate(near.tolist()) for j in row
-          if j in pos and pos[j] != i}
+    hn = np.unique(np.concatenate(near_keys))
+    t_hnsw += time.perf_counter() - t
     t = time.perf_counter()
-    code = codes(index, vectors)
-    pairs, looked = mih_pairs(code)
-    t_codes = time.perf_counter() - t
-    cd = set(map(tuple, pairs.tolist()))
-    n = len(vectors)
+    cd, looked = mih_pairs(np.concatenate(all_ids), np.concatenate(all_codes))
+    t_codes += time.perf_counter() - t
+    want = _keys(truth[:, 0], truth[:, 1])
+    n = sum(len(x) for x in all_ids)
     for name, took, got, extra in (("HNSW, 12 neighbours", t_hnsw, hn, ""),
                                    (f"codes, 256 bits, radius {RADIUS}", t_codes, cd,
                                     f"; {looked:,} bucket pairs looked at")):
-        rec = len(got & truth) / max(len(truth), 1)
-        print(f"  {name:28s} {took:7.1f} s  {len(got) / n:6.1f} candidates a photo  planted copies "
-              f"reached {rec:.3f}{extra}", flush=True)
+        print(f"  {name:28s} {took:7.1f} s  {len(got) / n:6.2f} candidate pairs a photo  planted copies "
+              f"reached {np.isin(want, got).mean():.3f}{extra}", flush=True)
 
 
 def real_first_pass(lib, names: dict[int, str], kinds: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

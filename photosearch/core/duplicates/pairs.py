@@ -119,6 +119,8 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
     seq_now = catalog.seq
     since = int(catalog.meta("dup_seq") or -1)
     changed = _changed(library, since)
+    if not changed:  # the stored pairs are up to date: no need to load the search index at all
+        return 0
     index = library.index
     if changed and since >= 0:
         with catalog.transaction() as c:
