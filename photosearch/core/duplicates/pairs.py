@@ -106,7 +106,9 @@ def _changed(library: Library, since: int) -> list[int]:
     sql = "SELECT v.photo_id FROM vectors v CROSS JOIN photos p ON p.id = v.photo_id WHERE p.status = 1"
     if since < 0:
         return [r[0] for r in library.catalog.conn.execute(sql + " ORDER BY v.photo_id")]
-    return [r[0] for r in library.catalog.conn.execute(sql + " AND v.seq > ? ORDER BY v.photo_id", (since,))]
+    # sorted here, not by SQLite: an ORDER BY photo_id makes it walk every vector row (5 GB at 1M)
+    # instead of the few past `since` in the seq index
+    return sorted(r[0] for r in library.catalog.conn.execute(sql + " AND v.seq > ?", (since,)))
 
 
 def update_pairs(library: Library, fill_regions: RegionSource | None = None,
@@ -230,6 +232,7 @@ def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, a
 
 def stored_pairs(library: Library, threshold: float) -> list[Pair]:
     """The stored pairs at or above `threshold` whose photos are both searchable now."""
-    sql = ("SELECT d.a, d.b, d.score, d.cosine FROM dup_pairs d JOIN photos pa ON pa.id = d.a "
-           "JOIN photos pb ON pb.id = d.b WHERE d.score >= ? AND pa.status = 1 AND pb.status = 1")
+    # CROSS JOIN: the pairs drive, or SQLite walks every searchable photo (seconds at 1M)
+    sql = ("SELECT d.a, d.b, d.score, d.cosine FROM dup_pairs d CROSS JOIN photos pa ON pa.id = d.a "
+           "CROSS JOIN photos pb ON pb.id = d.b WHERE d.score >= ? AND pa.status = 1 AND pb.status = 1")
     return [Pair(a, b, s, c) for a, b, s, c in library.catalog.conn.execute(sql, (threshold,))]
