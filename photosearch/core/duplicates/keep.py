@@ -32,6 +32,11 @@ class Candidate:
     content: float = 1.0  # the share of the pixels that is the picture (flat borders left out)
 
     @property
+    def picture(self) -> float:
+        """Pixels of the picture itself, a frame's left out."""
+        return self.width * self.height * self.content
+
+    @property
     def date(self) -> float:
         return self.taken if self.taken is not None else self.mtime_ns / 1e9
 
@@ -44,11 +49,16 @@ class Candidate:
         return 0 if self.camera and Path(name).suffix in CAMERA_FORMATS else 1
 
 
-def _key(c: Candidate, rule: str) -> float:
+# a frame's edge bleeds a pixel or two into the measured content box: pictures this close
+# are the same size, and the next rule decides
+SAME_PICTURE = 0.97
+
+
+def _key(c: Candidate, rule: str, best_picture: float) -> float:
     if rule == "resolution":
-        return -(c.width * c.height * c.content)
+        return -best_picture if c.picture >= SAME_PICTURE * best_picture else -c.picture
     if rule == "size":
-        return -c.size
+        return -c.size * c.content  # the bytes spent on the picture: a frame adds bytes too
     if rule == "date":
         return c.date
     if rule == "original":
@@ -81,7 +91,8 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
     then the rules."""
     protected = [m for m in members if reference and in_folders(m.path, reference)]
     pool = protected or list(members)
+    best = max(c.picture for c in pool)
     keep = min(pool, key=lambda c: (not c.chosen, not (prefer and in_folders(c.path, prefer)),
-                                    *(_key(c, r) for r in rules), c.path))
+                                    *(_key(c, r, best) for r in rules), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]

@@ -44,10 +44,12 @@ def test_keep_rules_in_order_and_reference_folders_never_removed():
     assert keep is ref and ref not in others and big in others
     with pytest.raises(PhotosearchError, match="unknown keep rule"):
         parse_rules("resolution,colour")
-    # a framed copy has more pixels than its original, not more picture
-    original = _c(5, "/a/original.jpg", 1000, 800, 5)
-    framed = Candidate(6, "/a/framed.jpg", 9, 0, 1200, 1000, content=(1000 * 800) / (1200 * 1000) * 0.99)
+    # a framed copy has more pixels than its original, not more picture: its measured content box
+    # comes out a little larger (the frame's edge bleeds), and its bigger file is mostly frame
+    original = _c(5, "/a/original.jpg", 1000, 800, 200)
+    framed = Candidate(6, "/a/framed.jpg", 260, 0, 1200, 1000, content=(1000 * 800) / (1200 * 1000) * 1.015)
     assert choose([framed, original])[0] is original
+    assert choose([framed, _c(7, "/a/smaller.jpg", 900, 700, 900)])[0] is framed  # a smaller picture still loses
 
 
 def test_planted_copies_are_grouped_and_decisions_are_remembered(isolated_home, planted):
