@@ -215,19 +215,18 @@ def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, a
     close = cos >= CANDIDATE_COSINE
     if not close.any():
         return
-    cand = {(int(x), int(y)): float(c) for x, y, c in zip(a[close], b[close], cos[close])}
-    keys = list(cand)
-    lacking = sorted({i for k in keys for i in k} - {i for i, b in have.items() if len(b) == FULL_BYTES})
+    a, b, cos = a[close].tolist(), b[close].tolist(), cos[close]
+    lacking = sorted(set(a + b) - {i for i, blob in have.items() if len(blob) == FULL_BYTES})
     if lacking and fill_regions is not None:
         found = fill_regions(lacking)
         if found:
             store_regions(library, found)
             have.update(found)
-    scores = score_pairs(np.array([cand[k] for k in keys]), [have.get(a) for a, _ in keys],
-                         [have.get(b) for _, b in keys], floor=FLOOR)
-    rows = [(a, b, float(s), cand[(a, b)]) for (a, b), s in zip(keys, scores.tolist()) if s >= FLOOR]
+    scores = score_pairs(cos, [have.get(x) for x in a], [have.get(y) for y in b], floor=FLOOR)
+    keep = np.flatnonzero(scores >= FLOOR).tolist()
     with catalog.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO dup_pairs VALUES(?, ?, ?, ?)", rows)
+        c.executemany("INSERT OR REPLACE INTO dup_pairs VALUES(?, ?, ?, ?)",
+                      [(a[k], b[k], float(scores[k]), float(cos[k])) for k in keep])
 
 
 def stored_pairs(library: Library, threshold: float) -> list[Pair]:
