@@ -157,6 +157,8 @@ def compare_photos(app: App, args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
         return 0
     print(f"score {result['score']:.3f}: {result['level']}")
+    if result["whole_picture"]:
+        print("  the whole picture matches (turned, mirrored, resized or framed)")
     for key, (x, y) in result["differs"].items():
         print(f"  {key:<9} {x}  vs  {y}")
     if not result["differs"]:

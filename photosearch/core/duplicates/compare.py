@@ -15,10 +15,10 @@ from PIL import Image
 
 from ..errors import ImageError
 from ..vision.descriptor import Descriptor
-from ..vision.glance import glance_of
+from ..vision.glance import correlation, glance_of
 from ..vision.imageio import Decoded, decode, open_image
 from ..vision.regions import GRID, unpack
-from .pairs import LEVELS, score_pairs
+from .pairs import GLANCE_MATCH, LEVELS, score_pairs
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,9 @@ class Comparison:
     area_a: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
     area_b: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
     images: tuple[Image.Image, ...] = ()  # the two photos as decoded (for showing them)
+    # the glances match: the whole picture is the same, perhaps turned, mirrored, shrunk or framed
+    # (then the region map can look patchy: the model's features change when a photo is turned)
+    whole_picture: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON `photosearch compare --json` prints (an interface: keep its keys)."""
@@ -72,6 +75,7 @@ class Comparison:
             if x != y:
                 differs[key] = [x, y]
         return {"score": round(self.score, 4), "level": self.level, "cosine": round(self.cosine, 4),
+                "whole_picture": self.whole_picture,
                 "a": self.a.__dict__, "b": self.b.__dict__, "differs": differs}
 
 
@@ -93,7 +97,8 @@ def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0) ->
     score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
     result = Comparison(score, cosine, level_of(score), fa, fb, images=(images[0], images[1]))
     if out.regions:
-        (ra, rb), _, _ = unpack(list(out.regions))
+        (ra, rb), _, glances = unpack([b for b in blobs if b is not None])
+        result.whole_picture = bool(correlation(glances[:1], glances[1:])[0] >= GLANCE_MATCH)
         sim = ra @ rb.T
         result.map_a = sim.max(1).reshape(GRID, GRID)
         result.map_b = sim.max(0).reshape(GRID, GRID)

@@ -146,8 +146,9 @@ class CompareWindow(QWidget):
         differs = c.to_dict()["differs"]
         diff = ", ".join(f"{k}: {x} vs {y}" for k, (x, y) in differs.items()) or "same resolution, size, date, format"
         colour = {"identical": "#2a7", "copies": "#2a7", "similar": "#c80", "different": "#c33"}[c.level]
+        whole = " · the whole picture matches (turned, mirrored, resized or framed)" if c.whole_picture else ""
         self.summary.setText(f"<b style='color:{colour}'>{c.level}</b> — score {c.score:.3f} "
-                             f"(appearance {c.cosine:.3f}) · {diff}")
+                             f"(appearance {c.cosine:.3f}){whole} · {diff}")
         for caption, facts in zip(self.captions, (c.a, c.b)):
             caption.setText(f"{facts.path}\n{facts.width}×{facts.height}, {facts.size / 1e6:.2f} MB, "
                             f"{facts.format}, {facts.modified}")

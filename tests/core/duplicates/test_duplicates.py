@@ -231,6 +231,12 @@ def test_turned_and_thumbnail_copies_are_copies_and_old_records_get_glances(isol
         groups = find_duplicates(lib, "copies")
         with_orig = next(g for g in groups if any(os.path.basename(c.path) == originals[5].name for c in g.members))
         assert {"turned.jpg", "thumb.jpg"} <= {os.path.basename(c.path) for c in with_orig.members}
+    said = json.loads(run("compare", folder / "trip" / "turned.jpg", folder / originals[5].name, "--json",
+                          home=isolated_home).stdout)
+    assert said["whole_picture"] and said["level"] == "copies"  # Compare says why the map is patchy
+    assert not json.loads(run("compare", folder / originals[4].name, folder / originals[5].name, "--json",
+                              home=isolated_home).stdout)["whole_picture"]
+    with app.libraries.open("lib", write=True) as lib:
         # as a library from before glances: records cut to their regions, pairs to be redone
         with lib.catalog.transaction() as c:
             c.execute("UPDATE regions SET data = substr(data, 1, ?)", (BLOB_BYTES,))
