@@ -14,8 +14,8 @@ from pathlib import Path
 from ..core.app import App
 from ..core.duplicates import decisions
 from ..core.duplicates.finder import DuplicateGroup, find_duplicates
-from ..core.duplicates.grouping import LEVELS
 from ..core.duplicates.keep import parse_rules
+from ..core.duplicates.levels import LEVELS
 from ..core.errors import LibraryLocked, PhotosearchError
 from ..core.library.libraries import Library
 
@@ -23,8 +23,8 @@ from ..core.library.libraries import Library
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("duplicates", parents=[common], help="groups of duplicate photos across a library")
     p.add_argument("--level", choices=list(LEVELS), default="copies",
-                   help="identical: the same picture; copies (default): the same photo edited; "
-                        "similar: the same scene shot again")
+                   help="identical: the same pixels; copies (default): the same picture edited, proven "
+                        "in pixels; similar: also bursts and retakes of one scene")
     p.add_argument("--json", action="store_true", help="one JSON object per group per line")
     p.add_argument("--keep", metavar="RULES",
                    help="which photo to keep, rules in order (default: resolution,size,date,original,path)")
@@ -87,7 +87,8 @@ def run(app: App, args: argparse.Namespace) -> int:
             continue
         print(f"keep   {g.keep.path}  ({g.keep.width}x{g.keep.height}, {g.keep.size / 1e6:.1f} MB)")
         for c, s in g.others:
-            print(f"{s:6.3f} {c.path}  ({c.width}x{c.height}, {c.size / 1e6:.1f} MB)")
+            why = f"  {g.evidence[c.id]}" if c.id in g.evidence else ""
+            print(f"{s:6.3f} {c.path}  ({c.width}x{c.height}, {c.size / 1e6:.1f} MB){why}")
         for c in g.protected:
             print(f"  ref  {c.path}")
         print()
@@ -103,7 +104,7 @@ def _find(app: App, library: Library, args: argparse.Namespace) -> list[Duplicat
             print(f"\rlooking at new photos: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
     return find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference),
-                           _paths(args.prefer), app.region_source(library), progress)
+                           _paths(args.prefer), app.region_source(library), app.pixel_source(library), progress)
 
 
 def _act(app: App, args: argparse.Namespace) -> int:
@@ -149,14 +150,15 @@ def compare_photos(app: App, args: argparse.Namespace) -> int:
         library = None  # photos outside any library: the default model and descriptor
     try:
         descriptor = app.descriptor_for_photos(library, args.model)
-        result = compare(descriptor, str(Path(args.a).absolute()), str(Path(args.b).absolute()))
+        result = compare(descriptor, str(Path(args.a).absolute()), str(Path(args.b).absolute()), library)
     finally:
         if library is not None:
             library.close()
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    print(f"score {result['score']:.3f}: {result['level']}")
+    print(f"{result['level']} (look-alike score {result['score']:.3f})")
+    print(f"  pixels: {result['evidence']['reason']}")
     if result["whole_picture"]:
         print("  the whole picture matches (turned, mirrored, resized or framed)")
     for key, (x, y) in result["differs"].items():

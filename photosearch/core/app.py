@@ -159,6 +159,12 @@ class App:
 
         return lambda ids: fill_regions(library, self.descriptor_for(library), ids)
 
+    def pixel_source(self, library: Library) -> Callable[[list[int]], dict[int, bytes]]:
+        """What the duplicates' verifier calls for photos indexed before pixel records were kept."""
+        from .pipeline.regions import fill_pixels
+
+        return lambda ids: fill_pixels(library, ids)
+
     def _int8_descriptor(self, library: Library, fp32: Descriptor, record: dict[str, Any]) -> Descriptor:
         """The library's own int8 model, as its vectors were made with it."""
         path = library.folder / str(record.get("file", ""))

@@ -83,6 +83,15 @@ def in_folders(path: str, folders: Sequence[str]) -> bool:
     return any(path.startswith(os.path.abspath(f).rstrip(os.sep) + os.sep) for f in folders)
 
 
+def preference(c: Candidate, rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),
+               prefer: Sequence[str] = ()) -> tuple[float, ...]:
+    """A sort key over a whole library, best to keep first: the order in which grouping tries
+    photos as the centres of their groups, so that a group's centre is the photo `choose` keeps
+    (but for pictures within SAME_PICTURE of each other, which `choose` tells apart by the next rule)."""
+    return (float(not (reference and in_folders(c.path, reference))), float(not c.chosen),
+            float(not (prefer and in_folders(c.path, prefer))), *(_key(c, r, c.picture) for r in rules))
+
+
 def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),
            prefer: Sequence[str] = ()) -> tuple[Candidate, list[Candidate], list[Candidate]]:
     """(the photo to keep, the others that may go, the protected ones in reference folders).

@@ -243,6 +243,7 @@ class Catalog:
             c.executemany("DELETE FROM vectors WHERE photo_id=?", params)
             c.executemany("DELETE FROM labels WHERE photo_id=?", params)
             c.executemany("DELETE FROM regions WHERE photo_id=?", params)
+            c.executemany("DELETE FROM pictures WHERE photo_id=?", params)
             c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in ids])
             c.executemany("DELETE FROM photos WHERE id=?", params)
             c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had_vector])
@@ -286,6 +287,8 @@ class Catalog:
             c.executemany("INSERT OR REPLACE INTO regions VALUES(?, ?)",
                           [(r.id, r.regions) for r in indexed if r.regions is not None])
             c.executemany("DELETE FROM regions WHERE photo_id=?", [(r.id,) for r in indexed if r.regions is None])
+            c.executemany("INSERT OR REPLACE INTO pictures VALUES(?, ?)",
+                          [(r.id, r.pixels) for r in indexed if r.pixels is not None])
             c.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES(?, ?, ?)",
                 [(r.id, seq, self._blob(r.vector)) for r in indexed],

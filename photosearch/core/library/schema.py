@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # MISSING: the file was not found at the last scan (an unplugged drive, an unreadable or
 # moved-away folder). The photo keeps its vector and labels, is left out of every result,
@@ -70,7 +70,16 @@ DUPLICATES_SQL = [
     "cosine REAL NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS dup_pairs_b ON dup_pairs(b)",
 ]
-SCHEMA_SQL += "".join(q + ";\n" for q in DUPLICATES_SQL)
+# schema 7 (issue 22: a copy is proven in pixels): each photo's pixel record (vision/pixels.py:
+# the picture at 384 px, grey; not the model's, so a new model keeps it), and per stored pair
+# the pixels' verdict once verified (NULL until then; duplicates/verify.py) with its evidence
+PIXELS_SQL = [
+    "CREATE TABLE IF NOT EXISTS pictures(photo_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "ALTER TABLE dup_pairs ADD COLUMN verdict INTEGER",
+    "ALTER TABLE dup_pairs ADD COLUMN evidence TEXT",
+]
+# a new catalog is made as an old one is migrated: the same statements, so both end the same
+SCHEMA_SQL += "".join(q + ";\n" for q in [*DUPLICATES_SQL, *PIXELS_SQL])
 
 # Ordered migrations: MIGRATIONS[v] brings a catalog of version v to v + 1, in one
 # transaction with the version bump. A catalog newer than SCHEMA_VERSION is refused
@@ -85,5 +94,7 @@ MIGRATIONS: dict[int, list[str]] = {
     4: ["CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, "
         "time REAL NOT NULL, kind TEXT NOT NULL, photo_id INTEGER, path TEXT NOT NULL, dest TEXT NOT NULL, "
         "undone INTEGER NOT NULL DEFAULT 0)"],
-    5: ["ALTER TABLE photos ADD COLUMN taken REAL", "ALTER TABLE photos ADD COLUMN camera TEXT", *DUPLICATES_SQL],
+    5: ["ALTER TABLE photos ADD COLUMN taken REAL", "ALTER TABLE photos ADD COLUMN camera TEXT",
+        *DUPLICATES_SQL],
+    6: PIXELS_SQL,
 }

@@ -27,8 +27,9 @@ from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
-from ..vision.glance import glance_of
+from ..vision.glance import content_box, glance_of
 from ..vision.imageio import decode, describe_error
+from ..vision.pixels import PIXELS_MIN_SIDE, pixels_of
 from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
 TOP_LABELS = 5
@@ -93,6 +94,7 @@ class _Decoded:
     taken: float | None = None
     camera: str = ""
     glance: bytes = b""
+    pixels: bytes | None = None
 
 
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
@@ -118,7 +120,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
         out.error = "empty file"
         return out
     try:
-        decoded = decode(data, min_side=descriptor.min_side, name=path)
+        decoded = decode(data, min_side=max(descriptor.min_side, PIXELS_MIN_SIDE), name=path)
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
         return out
@@ -128,7 +130,9 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
     out.tensor = descriptor.prepare(decoded.image)
     out.width, out.height = decoded.width, decoded.height
     out.taken, out.camera = decoded.taken, decoded.camera
-    out.glance = glance_of(decoded.image)
+    box = content_box(decoded.image)
+    out.glance = glance_of(decoded.image, box)
+    out.pixels = pixels_of(decoded.image, box)
     return out
 
 
@@ -338,7 +342,8 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
             for i, d in enumerate(batch):
                 indexed.append(Indexed(d.id, d.size, d.mtime_ns, d.fingerprint, d.width, d.height,
                                        out.vectors[i], labels[i] if labels else None,
-                                       out.regions[i] + d.glance if out.regions else None, d.taken, d.camera))
+                                       out.regions[i] + d.glance if out.regions else None, d.taken, d.camera,
+                                       d.pixels))
         if indexed or failed:
             seq = catalog.store(indexed, failed)
             if indexed:

@@ -22,6 +22,8 @@ import numpy as np
 from PIL import Image
 
 SIDE = 384
+# decoding for indexing must give at least this short side, so that a 4:3 photo's record is whole
+PIXELS_MIN_SIDE = SIDE * 3 // 4
 QUALITY = 90  # visually lossless for structure; the verifier's noise floor was measured with it
 _MAGIC = b"PX1"
 _HEADER = struct.Struct("<3sHHHHHH")  # magic, width, height, content box (left, top, right, bottom)

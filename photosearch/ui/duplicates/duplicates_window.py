@@ -121,8 +121,9 @@ class DuplicatesWindow(QWidget):
         level = str(self.level.currentData())
         rules = KEEP_RULES[self.rules.currentText()]
         fill = self.session.app.region_source(lib)
+        pixels = self.session.app.pixel_source(lib)
         self.status.setText(f"Looking for duplicates ({level})…")
-        self.runner.submit(lambda: find_duplicates(lib, level, rules, fill_regions=fill), "find")
+        self.runner.submit(lambda: find_duplicates(lib, level, rules, fill_regions=fill, fill_pixels=pixels), "find")
 
     def _done(self, tag: object, result: Any, seconds: float) -> None:
         if tag == "find":
