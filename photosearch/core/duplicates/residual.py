@@ -120,6 +120,37 @@ def _affine_fit(flow: np.ndarray, cx: np.ndarray, cy: np.ndarray, use: np.ndarra
     return p
 
 
+FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
+_FAR_LIMIT = 96  # changed blocks searched at most (the most textured first)
+
+
+def _found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, block: int) -> np.ndarray:
+    """Changed blocks of `ref` whose content is in `other` a little way off (12 % of the picture
+    at most), and nowhere else near in `ref` itself: a repeated texture (bricks, a fence) found
+    one brick along is no evidence of motion."""
+    out = np.zeros_like(changed)
+    h, w = ref.shape
+    radius = max(8, round(0.12 * max(h, w)))
+    ys, xs = np.nonzero(changed)
+    strength = [float(np.abs(ref[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
+    for k in np.argsort(strength)[::-1][:_FAR_LIMIT]:
+        by, bx = int(ys[k]), int(xs[k])
+        y0, x0 = by * block, bx * block
+        tmpl = ref[y0:y0 + block, x0:x0 + block]
+        top, left = max(0, y0 - radius), max(0, x0 - radius)
+        win = (slice(top, min(h, y0 + block + radius)), slice(left, min(w, x0 + block + radius)))
+        score = cv2.matchTemplate(other[win], tmpl, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (lx, ly) = cv2.minMaxLoc(score)
+        if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
+            continue
+        own = cv2.matchTemplate(ref[win], tmpl, cv2.TM_CCOEFF_NORMED)
+        cy, cx = y0 - top, x0 - left
+        own[max(0, cy - 3):cy + 4, max(0, cx - 3):cx + 4] = -1  # the block itself
+        if float(own.max()) < FAR_MATCH:
+            out[by, bx] = True
+    return out
+
+
 def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
     """The share of p's picture (content box) that lands inside a picture of `shape` under
     `onto`: a crop lies wholly inside its original, two different crops only partly."""
@@ -173,8 +204,9 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
                              borderMode=cv2.BORDER_REPLICATE)
     # heavy recompression smears the finest structure: a block is changed only if the coarser
     # structure disagrees too (an overlay or a logo disagrees at every scale)
+    n_fitted = _lcn(fitted_other)
     coarse = _ncc(_blocks(cv2.GaussianBlur(nr, (0, 0), 2.5), block),
-                  _blocks(cv2.GaussianBlur(_lcn(fitted_other), (0, 0), 2.5), block))
+                  _blocks(cv2.GaussianBlur(n_fitted, (0, 0), 2.5), block))
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     departure = np.linalg.norm((centres @ fit).reshape(ny, nx, 2) - block_flow, axis=2)
     moved = informative & (along_flow >= AGREE) & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN)
@@ -183,6 +215,11 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     # where something was added (an overlay's edges), the flow drags content along: moved blocks
     # touching changed ones are not counted as motion
     moved &= ~(cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    # a thing that moved further than the flow follows looks changed; it is found nearby in the
+    # other picture, where an overlay's covered content is not
+    far = _found_elsewhere(nr, n_fitted, changed & (texture_r >= TEXTURE), block)
+    moved |= far
+    changed &= ~far
     n = max(int(informative.sum()), 1)
     count, labels = cv2.connectedComponents(moved.astype(np.uint8), connectivity=4)
     cluster = max((int((labels == i).sum()) for i in range(1, count)), default=0)

@@ -68,9 +68,12 @@ def load_pixels(blob: bytes) -> Pixels:
     magic, w, h, left, top, right, bottom = _HEADER.unpack_from(blob)
     if magic != _MAGIC or not (0 < w <= 4 * SIDE and 0 < h <= 4 * SIDE):
         raise ValueError("not a pixel record")
-    with Image.open(io.BytesIO(blob[_HEADER.size:])) as im:
-        if im.format != "JPEG" or im.size != (w, h):
-            raise ValueError("a damaged pixel record")
-        grey = np.asarray(im.convert("L"), np.uint8)
+    try:
+        with Image.open(io.BytesIO(blob[_HEADER.size:])) as im:
+            if im.format != "JPEG" or im.size != (w, h):
+                raise ValueError("a damaged pixel record")
+            grey = np.asarray(im.convert("L"), np.uint8)
+    except (OSError, SyntaxError) as exc:  # what Pillow raises for a truncated or corrupt stream
+        raise ValueError("a damaged pixel record") from exc
     box = (min(left, w - 1), min(top, h - 1), max(min(right, w), left + 1), max(min(bottom, h), top + 1))
     return Pixels(grey, box)
