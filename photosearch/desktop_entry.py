@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -29,11 +30,20 @@ def targets(base: Path | None = None) -> dict[str, Path]:
             "icon": base / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"}
 
 
+def this_executable() -> str:
+    """The command that starts this installation: the bundle's own executable (sys.executable
+    is the bundle's launcher there, not a Python), else the `photosearch` on PATH (a venv's
+    bin folder is not on the desktop's PATH, so its full path)."""
+    if getattr(sys, "frozen", False):
+        return str(Path(sys.executable).resolve())
+    return shutil.which("photosearch") or "photosearch"
+
+
 def install(base: Path | None = None, command: str | None = None) -> list[Path]:
-    """Copy the files; the desktop entry's Exec points at this installation's `photosearch`
-    (a venv is not on the desktop's PATH). Returns the written paths."""
+    """Copy the files; the desktop entry's Exec points at this installation's `photosearch`.
+    Returns the written paths."""
     written = []
-    exe = command or shutil.which("photosearch") or "photosearch"
+    exe = command or this_executable()
     for kind, src in source_files().items():
         dest = targets(base)[kind]
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -83,11 +83,24 @@ def _platform() -> str:
     return "xcb"
 
 
+def _bundle_libraries() -> Path | None:
+    """The folder of the libraries a PyInstaller bundle brings (packaging/build-bundle). Its
+    launcher put them on this process's library path (photosearch/__main__.py takes that back
+    from the programs it starts), so ldd must be told to look there too."""
+    folder = getattr(sys, "_MEIPASS", None)
+    return Path(folder) if getattr(sys, "frozen", False) and folder else None
+
+
 def _missing_libraries(files: list[Path]) -> list[str]:
     missing: list[str] = []
+    env = None
+    bundle = _bundle_libraries()
+    if bundle is not None:
+        env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+            p for p in (str(bundle), os.environ.get("LD_LIBRARY_PATH", "")) if p))
     for f in files:
         try:
-            out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, timeout=10, env=env).stdout
         except (OSError, subprocess.SubprocessError):
             return []  # no ldd: nothing to say
         for line in out.splitlines():
@@ -121,6 +134,9 @@ def check() -> QtCheck:
 
 
 def _has_library(name: str) -> bool:
+    bundle = _bundle_libraries()
+    if bundle is not None and (bundle / name).exists():
+        return True
     try:
         out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):

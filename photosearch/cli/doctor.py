@@ -47,7 +47,8 @@ class Report:
 
 def run(app: App, args: argparse.Namespace) -> int:
     r = Report()
-    print(f"photosearch {__version__} on Python {platform.python_version()} ({sys.platform}, "
+    where = f"the bundle in {Path(sys.executable).resolve().parent}" if _bundled() else "Python"
+    print(f"photosearch {__version__} on {where} (Python {platform.python_version()}, {sys.platform}, "
           f"{platform.machine()})")
     versions = []
     for name in DISTRIBUTIONS:
@@ -64,6 +65,10 @@ def run(app: App, args: argparse.Namespace) -> int:
     _libraries(r, app)
     print(f"\n{r.problems} thing(s) to fix" if r.problems else "\neverything works")
     return 0
+
+
+def _bundled() -> bool:
+    return bool(getattr(sys, "frozen", False))
 
 
 def _qt(r: Report) -> None:
@@ -93,6 +98,9 @@ def _runtime(r: Report) -> None:
         if runtime.gpu_package_installed():
             r.bad("onnxruntime-gpu is installed but has no CUDA here; the model runs on the CPU",
                   "install the NVIDIA driver and CUDA/cuDNN versions that onnxruntime-gpu asks for")
+        elif _bundled():  # the bundle brings the CPU runtime only (docs/packaging.md says why)
+            r.info("the model runs on the CPU (for an NVIDIA GPU, install photosearch with pip: "
+                   f"{runtime.INSTALL_GPU})")
         else:
             r.info("no GPU support installed: the model runs on the CPU "
                    f"(with an NVIDIA GPU: pip uninstall -y onnxruntime && {runtime.INSTALL_GPU})")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from ..core.app import App
 
 APP_ID = "io.github.photosearch.Photosearch"
+# For measuring start-up (benchmarks/bundle.py), not for people: when set, the app prints
+# SHOWN_LINE to stderr once the main window has first been painted on screen, then quits.
+QUIT_WHEN_SHOWN_ENV = "PHOTOSEARCH_QUIT_WHEN_SHOWN"
+SHOWN_LINE = "photosearch: window shown"
 
 
 def app_icon() -> QIcon:
@@ -41,5 +46,29 @@ def run(argv: list[str]) -> int:
     from .main_window import MainWindow
 
     window = MainWindow(App())
+    if os.environ.get(QUIT_WHEN_SHOWN_ENV):
+        _QuitWhenShown(window)  # the window, its parent, keeps it
     window.show()
     return qapp.exec()
+
+
+class _QuitWhenShown(QObject):
+    """A window paints only once it is exposed, so its first paint is when a person sees it;
+    the line is printed after that paint has been flushed to the screen (the next turn of the
+    event loop). The window is then closed as a person would close it."""
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.window = window
+        self.done = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.done:
+            self.done = True
+            QTimer.singleShot(0, self._report)
+        return False
+
+    def _report(self) -> None:
+        print(SHOWN_LINE, file=sys.stderr, flush=True)
+        self.window.close()
