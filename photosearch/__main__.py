@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
+from . import bundle
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if getattr(sys, "frozen", False):
-        _leave_bundle_environment()
+    if bundle.frozen():
+        bundle.settle_environment()
     if not argv:
         return main_gui()
     if _opened_files(argv):
@@ -17,19 +19,6 @@ def main(argv: list[str] | None = None) -> int:
     from .cli import main as cli_main
 
     return cli_main(argv)
-
-
-def _leave_bundle_environment() -> None:
-    """In the bundle (packaging/build-bundle), PyInstaller's launcher sets LD_LIBRARY_PATH to the
-    bundle's libraries, and every program started from the app would inherit it: a file manager
-    or image viewer opened from a result would load our copies of libraries instead of its own.
-    This process has already read it (the dynamic linker reads it once, at start), so the
-    person's own value goes back for the programs it starts."""
-    original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
-    if original is not None:
-        os.environ["LD_LIBRARY_PATH"] = original
-    else:
-        os.environ.pop("LD_LIBRARY_PATH", None)
 
 
 def _opened_files(argv: list[str]) -> bool:

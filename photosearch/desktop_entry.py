@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
+
+from . import bundle
 
 APP_ID = "io.github.photosearch.Photosearch"
 
@@ -34,8 +35,8 @@ def this_executable() -> str:
     """The command that starts this installation: the bundle's own executable (sys.executable
     is the bundle's launcher there, not a Python), else the `photosearch` on PATH (a venv's
     bin folder is not on the desktop's PATH, so its full path)."""
-    if getattr(sys, "frozen", False):
-        return str(Path(sys.executable).resolve())
+    if bundle.frozen():
+        return str(bundle.executable())
     return shutil.which("photosearch") or "photosearch"
 
 

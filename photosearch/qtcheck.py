@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import bundle
+
 QT_DISTRIBUTION = "PySide6-Essentials"
 
 # library file -> (Debian/Ubuntu package, Fedora package)
@@ -83,21 +85,15 @@ def _platform() -> str:
     return "xcb"
 
 
-def _bundle_libraries() -> Path | None:
-    """The folder of the libraries a PyInstaller bundle brings (packaging/build-bundle). Its
-    launcher put them on this process's library path (photosearch/__main__.py takes that back
-    from the programs it starts), so ldd must be told to look there too."""
-    folder = getattr(sys, "_MEIPASS", None)
-    return Path(folder) if getattr(sys, "frozen", False) and folder else None
-
-
 def _missing_libraries(files: list[Path]) -> list[str]:
     missing: list[str] = []
+    # the bundle's launcher put its libraries on this process's library path (and
+    # bundle.settle_environment took that back from the programs it starts): ldd must look there
     env = None
-    bundle = _bundle_libraries()
-    if bundle is not None:
+    bundled = bundle.library_folder()
+    if bundled is not None:
         env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
-            p for p in (str(bundle), os.environ.get("LD_LIBRARY_PATH", "")) if p))
+            p for p in (str(bundled), os.environ.get("LD_LIBRARY_PATH", "")) if p))
     for f in files:
         try:
             out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, timeout=10, env=env).stdout
@@ -134,8 +130,8 @@ def check() -> QtCheck:
 
 
 def _has_library(name: str) -> bool:
-    bundle = _bundle_libraries()
-    if bundle is not None and (bundle / name).exists():
+    bundled = bundle.library_folder()
+    if bundled is not None and (bundled / name).exists():
         return True
     try:
         out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout

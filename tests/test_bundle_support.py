@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photosearch import __main__, desktop_entry, qtcheck
+from photosearch import __main__, bundle, desktop_entry, qtcheck
 from photosearch.ui.launch import QUIT_WHEN_SHOWN_ENV, SHOWN_LINE
 from tests.helpers import REPO
 
@@ -71,7 +71,7 @@ def test_the_qt_check_finds_libraries_the_bundle_brings(frozen, tmp_path, monkey
     monkeypatch.setattr(sys, "_MEIPASS", str(qt / "lib"))
     assert "libQt6XcbQpa.so.6" not in qtcheck._missing_libraries([plugin])
 
-    monkeypatch.setattr(qtcheck, "_bundle_libraries", lambda: tmp_path)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path))
     (tmp_path / "libxcb-cursor.so.0").write_bytes(b"")
     assert qtcheck._has_library("libxcb-cursor.so.0")
 
@@ -83,3 +83,30 @@ def test_the_start_up_probe_says_when_the_window_is_on_screen_and_closes_it(isol
     assert proc.returncode == 0, proc.stderr
     assert SHOWN_LINE in proc.stderr.splitlines() and "Traceback" not in proc.stderr
     assert (isolated_home / "data" / "gui.ini").exists()  # closed as a person closes it: settings saved
+
+
+def test_the_bundle_finds_the_systems_ca_certificates_where_its_openssl_does_not_look(frozen, tmp_path,
+                                                                                       monkeypatch):
+    # Built on Debian, the bundle's OpenSSL looks in /usr/lib/ssl; on Fedora nothing is there
+    import ssl
+
+    nowhere = ssl.DefaultVerifyPaths(None, None, "SSL_CERT_FILE", str(tmp_path / "cert.pem"), "SSL_CERT_DIR",
+                                     str(tmp_path / "certs"))
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: nowhere)
+    fedora = tmp_path / "pki" / "ca-bundle.crt"
+    fedora.parent.mkdir()
+    fedora.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(bundle, "CA_BUNDLES", (str(tmp_path / "debian.crt"), str(fedora)))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    bundle.settle_environment()
+    assert os.environ["SSL_CERT_FILE"] == str(fedora)
+
+    monkeypatch.setenv("SSL_CERT_FILE", "/my/own.pem")  # the person's own setting wins
+    bundle.settle_environment()
+    assert os.environ["SSL_CERT_FILE"] == "/my/own.pem"
+
+    monkeypatch.delenv("SSL_CERT_FILE")  # where OpenSSL finds certificates itself, nothing is set
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: nowhere._replace(cafile=str(fedora)))
+    bundle.settle_environment()
+    assert "SSL_CERT_FILE" not in os.environ

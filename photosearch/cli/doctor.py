@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import __version__, qtcheck
+from .. import __version__, bundle, qtcheck
 from ..core.app import App
 from ..core.errors import PhotosearchError
 from ..core.vision import imageio, runtime
@@ -47,7 +47,7 @@ class Report:
 
 def run(app: App, args: argparse.Namespace) -> int:
     r = Report()
-    where = f"the bundle in {Path(sys.executable).resolve().parent}" if _bundled() else "Python"
+    where = f"the bundle in {bundle.executable().parent}" if bundle.frozen() else "Python"
     print(f"photosearch {__version__} on {where} (Python {platform.python_version()}, {sys.platform}, "
           f"{platform.machine()})")
     versions = []
@@ -65,10 +65,6 @@ def run(app: App, args: argparse.Namespace) -> int:
     _libraries(r, app)
     print(f"\n{r.problems} thing(s) to fix" if r.problems else "\neverything works")
     return 0
-
-
-def _bundled() -> bool:
-    return bool(getattr(sys, "frozen", False))
 
 
 def _qt(r: Report) -> None:
@@ -98,7 +94,7 @@ def _runtime(r: Report) -> None:
         if runtime.gpu_package_installed():
             r.bad("onnxruntime-gpu is installed but has no CUDA here; the model runs on the CPU",
                   "install the NVIDIA driver and CUDA/cuDNN versions that onnxruntime-gpu asks for")
-        elif _bundled():  # the bundle brings the CPU runtime only (docs/packaging.md says why)
+        elif bundle.frozen():  # the bundle brings the CPU runtime only (docs/packaging.md says why)
             r.info("the model runs on the CPU (for an NVIDIA GPU, install photosearch with pip: "
                    f"{runtime.INSTALL_GPU})")
         else:
