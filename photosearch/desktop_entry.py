@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sysconfig
 from importlib import resources
 from pathlib import Path
 
@@ -32,11 +33,15 @@ def targets(base: Path | None = None) -> dict[str, Path]:
 
 
 def this_executable() -> str:
-    """The command that starts this installation: the bundle's own executable (sys.executable
-    is the bundle's launcher there, not a Python), else the `photosearch` on PATH (a venv's
-    bin folder is not on the desktop's PATH, so its full path)."""
+    """The command that starts this installation, by its full path (a venv's bin folder is not
+    on the desktop's PATH): the bundle's own executable (sys.executable is the bundle's
+    launcher there, not a Python), else the `photosearch` pip put beside this Python (found
+    also when it was started by its path, with its folder not on PATH), else the one on PATH."""
     if bundle.frozen():
         return str(bundle.executable())
+    beside = Path(sysconfig.get_path("scripts")) / "photosearch"
+    if beside.is_file():
+        return str(beside)
     return shutil.which("photosearch") or "photosearch"
 
 

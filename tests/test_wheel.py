@@ -1,7 +1,6 @@
 """The wheel, installed as pip installs it for a user (not editable), works from any folder."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -45,14 +44,15 @@ def test_the_wheel_installs_into_a_fresh_venv_indexes_searches_and_installs_its_
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {"HOME": str(tmp_path), "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin",
+    # the venv is not on PATH: started by its path, as a desktop or a script starts it
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
            "PHOTOSEARCH_HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
            "QT_QPA_PLATFORM": "offscreen"}
     where = _run([venv_python, "-c", "import photosearch; print(photosearch.__file__)"], env=env, cwd=elsewhere)
     assert Path(where.stdout.strip()).is_relative_to(purelib)
 
     def photosearch(*args):
-        return _run(["photosearch", *args], env=env, cwd=elsewhere).stdout
+        return _run([venv / "bin" / "photosearch", *args], env=env, cwd=elsewhere).stdout
 
     photosearch("library", "create", "lib", photo_folder, "--model", classifier_model)
     assert "12 embedded" in photosearch("index")
