@@ -332,3 +332,24 @@ def test_every_member_is_proven_against_the_photo_kept(isolated_home, planted):
             assert verdict is not None and verdict[0] >= 2, os.path.basename(other.path)
             assert g.evidence[other.id].startswith("an edited copy")
         assert {os.path.basename(c.path) for c, _ in g.others} == {originals[7].name, "thumb.jpg"}
+
+
+def test_a_library_indexed_before_pixel_records_is_completed_on_the_way(isolated_home, planted):
+    """Without pixel records nothing is proven (no copies claimed); the photos grouping meets are
+    decoded once, their records stored, and then their copies are proven."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.library.paths import app_dirs
+
+    folder, originals = planted
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        with lib.catalog.transaction() as c:  # as a library from before schema 7
+            c.execute("DELETE FROM pictures")
+            c.execute("UPDATE dup_pairs SET verdict = NULL, evidence = NULL")
+        assert find_duplicates(lib, "copies") == []  # nothing to prove copies with
+        assert lib.catalog.conn.execute("SELECT COUNT(*) FROM dup_pairs WHERE verdict IS NOT NULL").fetchone()[0] == 0
+        groups = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+        assert len(groups) == 3
+        stored = lib.catalog.conn.execute("SELECT COUNT(*) FROM pictures").fetchone()[0]
+        assert 6 <= stored < 27  # the photos met, not the whole library
