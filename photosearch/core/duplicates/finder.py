@@ -17,7 +17,7 @@ from .decisions import decided_pairs, kept_fingerprints
 from .grouping import Accepts, star_groups
 from .keep import DEFAULT_RULES, Candidate, choose, preference
 from .levels import CANDIDATE, LEVELS, required
-from .pairs import RegionSource, score_of, stored_pairs, update_pairs
+from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
 
 
@@ -95,7 +95,13 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     if decided:
         fps = {i: fp for i, (_, fp) in info.items()}
         pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
-    accepts = level_test(level, Verifier(library, fill_pixels), info)
+    with Verifier(library, fill_pixels) as verifier:
+        return _groups(library, level, pairs, info, level_test(level, verifier, info), rules, reference, prefer)
+
+
+def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
+            accepts: Accepts, rules: Sequence[str], reference: Sequence[str],
+            prefer: Sequence[str]) -> list[DuplicateGroup]:
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
     for g in star_groups(pairs, order, accepts):

@@ -13,6 +13,7 @@ same, and the next grouping finds it done).
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,31 +43,31 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
         adjacent.setdefault(p.a, {})[p.b] = p.score
         adjacent.setdefault(p.b, {})[p.a] = p.score
     rank = {pid: n for n, pid in enumerate(order)}
-    pending = sorted(adjacent, key=lambda i: (rank.get(i, len(rank)), i))  # not yet tried as a centre
+    # not yet tried as a centre, best to keep first
+    pending = collections.deque(sorted(adjacent, key=lambda i: (rank.get(i, len(rank)), i)))
     taken: set[int] = set()
     groups: list[Group] = []
     while pending:
-        # a wave: the next centres, each with candidates no earlier centre of the wave asks for
-        # (a photo another centre may take waits for the next wave, as a centre and as a member)
+        # a wave: the next centres, each with candidates no earlier centre of the wave asks for;
+        # a centre that would ask for one waits for the next wave (put back in its place)
         wave: list[tuple[int, list[int]]] = []
+        waiting: list[int] = []
         claimed: set[int] = set()
-        tried: set[int] = set()
         size = 0
-        for c in pending:
-            if size >= WAVE:
-                break
+        while pending and size < WAVE:
+            c = pending.popleft()
             cands = [m for m in adjacent[c] if m not in taken]
             if c in taken or not cands:
-                tried.add(c)  # grouped already, or nothing left to group with
-                continue
+                continue  # grouped already, or nothing left to group with
             if c in claimed or claimed.intersection(cands):
+                waiting.append(c)
                 continue
             cands.sort(key=lambda m: (-adjacent[c][m], m))
             wave.append((c, cands))
-            tried.add(c)
             claimed.add(c)
             claimed.update(cands)
             size += len(cands)
+        pending.extendleft(reversed(waiting))
         asked = [(c, m) for c, cands in wave for m in cands]
         ok = dict(zip(asked, accepts(asked))) if asked else {}
         for c, cands in wave:
@@ -75,7 +76,6 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
                 taken.add(c)
                 taken.update(members)
                 groups.append(Group(c, [c, *members], {m: adjacent[c][m] for m in members}))
-        pending = [c for c in pending if c not in tried and c not in taken]
     return groups
 
 
