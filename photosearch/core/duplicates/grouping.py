@@ -32,7 +32,7 @@ Accepts = Callable[[list[tuple[int, int]]], list[bool]]
 class Group:
     centre: int
     members: list[int] = field(default_factory=list)  # the centre first
-    scores: dict[int, float] = field(default_factory=dict)  # member -> look-alike score to the centre
+    scores: dict[int, float] = field(default_factory=dict)  # member -> look-alike score to the centre, where stored
 
 
 def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -> list[Group]:
@@ -70,12 +70,23 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
         pending.extendleft(reversed(waiting))
         asked = [(c, m) for c, cands in wave for m in cands]
         ok = dict(zip(asked, accepts(asked))) if asked else {}
+        formed = []
         for c, cands in wave:
             members = [m for m in cands if ok[(c, m)]]
             if members:
                 taken.add(c)
                 taken.update(members)
-                groups.append(Group(c, [c, *members], {m: adjacent[c][m] for m in members}))
+                formed.append(Group(c, [c, *members], {m: adjacent[c][m] for m in members}))
+        # the second hop: what a centre's members look like was not always among the centre's own
+        # neighbours (an edit met from another edit's side); each is proven against the centre
+        hop = [(g.centre, x) for g in formed
+               for x in sorted({x for m in g.members[1:] for x in adjacent[m]} - taken - set(adjacent[g.centre]))]
+        ok = dict(zip(hop, accepts(hop))) if hop else {}
+        for g in formed:
+            for x in (x for c, x in hop if c == g.centre and ok[(c, x)] and x not in taken):
+                taken.add(x)
+                g.members.append(x)
+        groups.extend(formed)
     return groups
 
 
