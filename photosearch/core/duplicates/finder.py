@@ -1,11 +1,13 @@
 """Duplicates across a library: groups at a level from the stored pairs (brought up to date
 first), minus what the user decided, with the photo to keep chosen by rules. Missing photos are
-never in a group (only searchable photos' pairs are used)."""
+never in a group (only searchable photos' pairs are used). A link and the file it points to are
+one photo, never two members of a group."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import PhotosearchError
@@ -13,7 +15,7 @@ from ..library.libraries import Library
 from ..vision.exif import read_facts
 from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
-from .decisions import decided_pairs, kept_fingerprints
+from .decisions import decided_pairs, kept_ids
 from .grouping import LEVELS, group
 from .keep import DEFAULT_RULES, Candidate, choose
 from .pairs import RegionSource, stored_pairs, update_pairs
@@ -29,7 +31,9 @@ class DuplicateGroup:
     def to_dict(self) -> dict[str, Any]:
         """The JSON line `photosearch duplicates --json` prints (an interface: keep its keys)."""
         d: dict[str, Any] = {"level": self.level, "keep": self.keep.path,
-                             "others": [{"path": c.path, "score": round(s, 4)} for c, s in self.others]}
+                             "others": [{"path": c.path, "score": round(s, 4), "companions": list(c.companions),
+                                         **({"links": [p for _, p in c.links]} if c.links else {})}
+                                        for c, s in self.others]}
         if self.protected:
             d["reference"] = [c.path for c in self.protected]
         return d
@@ -47,6 +51,9 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     (only photos indexed since the last time are looked at); a read-only one uses them as stored."""
     if level not in LEVELS:
         raise PhotosearchError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if library.catalog.outdated is not None:
+        raise PhotosearchError(f"library {library.name!r} was written by an older photosearch; its duplicates can "
+                               "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
         update_pairs(library, fill_regions, report)
     threshold = LEVELS[level]
@@ -56,20 +63,21 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     info = _candidates(library, {p.a for p in pairs} | {p.b for p in pairs})
     decided = decided_pairs(library.catalog)
     if decided:
-        fps = {i: fp for i, (_, fp) in info.items()}
-        pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
+        pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     out = []
     for g in group(pairs, threshold):
-        members = [info[i][0] for i in g.members if i in info]
+        members = one_per_file([info[i][0] for i in g.members if i in info])
         if len(members) < 2:
             continue
-        keep, others, protected = choose(members, rules, reference, prefer)
+        same = {g.centre, *(m for m, s in g.scores.items() if s >= LEVELS["identical"])}
+        twins = {c.id for c in members if c.id in same or any(i in same for i, _ in c.links)}
+        keep, others, protected = choose(members, rules, reference, prefer, twins)
         if not others:
             continue  # everything is protected or kept: nothing to review
-        score_of = {g.centre: 1.0, **g.scores}
-        # a member's score: to the centre; the centre's: its best member's
+        # a member's score: to the centre (a photo with links: its best name's); the centre's: its best member's
         best = max(g.scores.values())
-        out.append(DuplicateGroup(level, keep, [(c, score_of.get(c.id, 0.0) if c.id != g.centre else best)
+        score_of = {**g.scores, g.centre: best}
+        out.append(DuplicateGroup(level, keep, [(c, max(score_of.get(i, 0.0) for i in [c.id, *(i for i, _ in c.links)]))
                                                 for c in others], protected))
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
     return out
@@ -89,9 +97,28 @@ def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, s
                 c.executemany("UPDATE photos SET taken=?, camera=? WHERE id=?",
                               [(t, cam, pid) for pid, (t, cam) in facts.items()])
         rows = [r if r[8] is not None else (*r[:7], *facts[r[0]]) for r in rows]
-    chosen = kept_fingerprints(catalog)
+    chosen = kept_ids(catalog)
     boxes = dict(catalog.select_in(f"SELECT photo_id, substr(data, {BLOB_BYTES + 1}) FROM regions WHERE photo_id IN",
                                    sorted(ids)))
-    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen,
-                            content_share(bytes(boxes.get(pid) or b""))), fp)
+    raws = catalog.companions_of(r[1] for r in rows)
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", pid in chosen,
+                            content_share(bytes(boxes.get(pid) or b"")), os.path.realpath(path),
+                            tuple(raws.get(path, ()))), fp)
             for pid, path, size, mtime, w, h, fp, taken, camera in rows}
+
+
+def one_per_file(members: list[Candidate]) -> list[Candidate]:
+    """A link and the file it points to are one photo: one candidate, the file itself (else the
+    shortest name), with the others as its links."""
+    by_file: dict[str, list[Candidate]] = {}
+    for c in members:
+        by_file.setdefault(c.real or c.path, []).append(c)
+    out = []
+    for real, names in by_file.items():
+        if len(names) == 1:
+            out.append(names[0])
+            continue
+        first = min(names, key=lambda c: (c.path != real, len(c.path), c.path))
+        out.append(replace(first, chosen=any(c.chosen for c in names),
+                           links=tuple((c.id, c.path) for c in names if c is not first)))
+    return out
