@@ -133,7 +133,7 @@ def _act(app: App, args: argparse.Namespace) -> int:
             for e in out.moved:
                 print(f"put back {e.path}")
             if out.batch and not out.problems:
-                print(f"{len(out.moved)} file(s) put back")
+                print(f"{len(out.moved)} file(s) back where they were")
         else:
             groups = _find(app, library, args)
             out = actions.apply(library, groups, args.apply)

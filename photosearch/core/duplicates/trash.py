@@ -149,10 +149,15 @@ def claim(trash: Trash, name: str, original: str) -> bool:
         fd = os.open(trash.info_for(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):  # a full disk: no half-written entry left behind
+            os.unlink(trash.info_for(name))
+        raise
     fsync_dir(trash.info)
     return True
 
