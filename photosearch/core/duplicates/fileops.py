@@ -16,6 +16,7 @@ import os
 import shutil
 import stat as stat_mod
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import faults
@@ -62,26 +63,24 @@ def check(path: str, facts: Facts, what: str, follow: bool = True) -> str | None
         return f"{what} cannot be read ({exc.strerror or exc})"
 
 
-def existing_ancestor(path: str) -> str:
-    """The deepest folder of `path` (or the path itself) that exists."""
-    path = os.path.abspath(path)
-    while not os.path.lexists(path):
+def _up_until(path: str, stop: Callable[[str], bool]) -> str:
+    """`path`, or its nearest parent for which `stop` holds (the root at worst)."""
+    while not stop(path):
         parent = os.path.dirname(path)
         if parent == path:
             break
         path = parent
     return path
+
+
+def existing_ancestor(path: str) -> str:
+    """The deepest folder of `path` (or the path itself) that exists."""
+    return _up_until(os.path.abspath(path), os.path.lexists)
 
 
 def mount_point(path: str) -> str:
     """The mount point of the drive that holds `path` (or would hold it)."""
-    path = os.path.realpath(existing_ancestor(path))
-    while not os.path.ismount(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
+    return _up_until(os.path.realpath(existing_ancestor(path)), os.path.ismount)
 
 
 def same_file(a: str, b: str) -> bool:

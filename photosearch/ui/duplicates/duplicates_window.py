@@ -67,6 +67,7 @@ class DuplicatesWindow(QWidget):
         session.add_worker(self.runner)
         session.library_changed.connect(self._library_changed)
         self._library: Library | None = None  # the library the groups shown come from
+        self._said = ""  # what the last action did: still shown once the list is looked at again
 
         self.level = QComboBox()
         for name, text in (("identical", "Identical"), ("copies", "Copies (edited)"), ("similar", "Similar shots")):
@@ -177,13 +178,15 @@ class DuplicatesWindow(QWidget):
             if not lib.writable:
                 text += (". Another process is indexing this library: trashing, moving, undoing and keeping "
                          "wait until it has finished (then open the library again).")
-            self.status.setText(" ".join([*notes, text]))
+            self.status.setText(" ".join([*notes, *([self._said + "."] if self._said else []), text]))
+            self._said = ""
             self.groups_ready.emit(len(groups))
         elif tag in ("trash", "move", "undo", "keep"):
             text, refresh = result
             self.status.setText(text)
             self.acted.emit(text)
             if refresh:
+                self._said = text
                 self.refresh()
 
     def _failed(self, tag: object, failure: JobFailure) -> None:

@@ -106,7 +106,14 @@ def test_b_a_linked_photo_goes_with_its_links_and_comes_back_with_them(isolated_
 
 
 def test_c_a_reference_folder_named_through_a_link_is_protected(isolated_home, make_lib, trash, tmp_path):
-    photos = make_lib({"originals/x.jpg": 1, "edits/x.jpg": "=originals/x.jpg"})
+    photos = tmp_path / "photos"
+    for sub in ("originals", "edits"):
+        (photos / sub).mkdir(parents=True)
+    helpers.save_jpeg(helpers.make_photo(1), photos / "originals/x.jpg")
+    shutil.copy(photos / "originals/x.jpg", photos / "edits/x.jpg")
+    os.utime(photos / "edits/x.jpg", (1e9, 1e9))  # the older file: the rules alone would keep this one
+    make_lib({}, root=photos)
+    assert groups(isolated_home)[0]["keep"] == str(photos / "edits/x.jpg")
     link = tmp_path / "link"
     os.symlink(photos, link)  # ~/link -> the library's folder
     [g] = groups(isolated_home, "--reference", link / "originals")
