@@ -128,8 +128,12 @@ def test_the_window_acts_on_the_library_its_groups_come_from(qtbot, isolated_hom
     assert "first" in view.windowTitle()
     # the main window switches library: the window follows with the other one's groups
     w.session.open("second")
-    qtbot.waitUntil(lambda: view.library is not None and view.library.name == "second"
-                    and view.model.rowCount() == 2 and "group(s)" in view.status.text(), timeout=30000)
+
+    def second_shown():
+        assert view.library is not None and view.library.name == "second", view.status.text()
+        assert view.model.rowCount() == 2 and "group(s)" in view.status.text(), \
+            (view.status.text(), view.runner.busy, w.session.library, w.session.closing, view._library)
+    qtbot.waitUntil(second_shown, timeout=30000)
     assert "second" in view.windowTitle()
     view.view.setFocus()
     view.view.setCurrentIndex(view.model.index(0))

@@ -12,6 +12,7 @@ A photo moved away keeps its vector (it becomes *missing*), so undoing costs no 
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -154,8 +155,11 @@ def _move_member(library: Library, batch: int, m: Member, folder: str | None) ->
              *((i, x, None) for i, x in m.links)]
     done: list[Entry] = []
     try:
-        for photo_id, path, fp in files:
-            done.append(_move_one(library, batch, photo_id, path, fp, folder))
+        planned = _dests([path for _, path, _ in files], folder)
+        for (photo_id, path, fp), (dest, t) in zip(files, planned):
+            done.append(_move_one(library, batch, photo_id, path, fp, folder, dest, t))
+    except OSError as exc:
+        raise ActionFailed(f"{m.path}: not moved ({exc.strerror or exc})") from None
     except ActionFailed as exc:
         for e in reversed(done):  # a photo and its RAW stay together
             try:
@@ -167,26 +171,34 @@ def _move_member(library: Library, batch: int, m: Member, folder: str | None) ->
     return done
 
 
-def _dest(path: str, folder: str | None) -> tuple[str, trashes.Trash | None]:
-    if folder is None:
-        t = trashes.trash_for(path)
-        return os.path.join(t.files, trashes.free_name(t, [os.path.basename(path)])[0]), t
-    return os.path.join(folder, _free_in(folder, os.path.basename(path))), None
+def _dests(paths: list[str], folder: str | None) -> list[tuple[str, trashes.Trash | None]]:
+    """Free names for a photo's files, numbered together (IMG.2.jpg goes with IMG.2.dng)."""
+    if folder is not None:
+        names = _free_names(folder, [os.path.basename(p) for p in paths])
+        return [(os.path.join(folder, n), None) for n in names]
+    found = [trashes.trash_for(p) for p in paths]
+    out: list[tuple[str, trashes.Trash | None]] = [("", None)] * len(paths)
+    for root in dict.fromkeys(t.root for t in found):
+        ks = [k for k, t in enumerate(found) if t.root == root]
+        for k, name in zip(ks, trashes.free_name(found[ks[0]], [os.path.basename(paths[k]) for k in ks])):
+            out[k] = (os.path.join(found[k].files, name), found[k])
+    return out
 
 
-def _free_in(folder: str, name: str) -> str:
-    stem, suffix = os.path.splitext(name)
-    candidate, n = name, 2
-    while os.path.lexists(os.path.join(folder, candidate)):
-        candidate, n = f"{stem}.{n}{suffix}", n + 1
-    return candidate
+def _free_names(folder: str, names: list[str]) -> list[str]:
+    n = 1
+    while True:
+        chosen = [trashes.numbered(x, n) for x in names]
+        if not any(os.path.lexists(os.path.join(folder, c)) for c in chosen):
+            return chosen
+        n += 1
 
 
 def _move_one(library: Library, batch: int, photo_id: int | None, path: str, fp: str | None,
-              folder: str | None) -> Entry:
+              folder: str | None, dest: str, t: trashes.Trash | None) -> Entry:
+    """One file, journalled first; a name taken since it was chosen: the next free one."""
     catalog = library.catalog
     try:
-        dest, t = _dest(path, folder)
         facts = facts_of(path, fp)
     except OSError as exc:
         raise ActionFailed(f"{path}: not moved ({exc.strerror or exc})") from None
@@ -196,7 +208,7 @@ def _move_one(library: Library, batch: int, photo_id: int | None, path: str, fp:
     try:
         for _ in range(1000):  # a name taken meanwhile (by a file manager, another trashing): the next one
             if t is not None and not trashes.claim(t, e.name, path):
-                journal.set_dest(catalog, e, _dest(path, folder)[0])
+                journal.set_dest(catalog, e, _dests([path], folder)[0][0])
                 continue
             try:
                 move_file(path, e.dest, temp_for(e.dest, e.id), "apply")
@@ -204,7 +216,9 @@ def _move_one(library: Library, batch: int, photo_id: int | None, path: str, fp:
             except FileExistsError:
                 if t is not None:
                     trashes.release(t, e.name, path)
-                journal.set_dest(catalog, e, _dest(path, folder)[0])
+                journal.set_dest(catalog, e, _dests([path], folder)[0][0])
+        else:
+            raise FileExistsError(errno.EEXIST, "no free name for it", e.dest)
     except OSError as exc:
         where, name = settle(path, e.dest, temp_for(e.dest, e.id), facts)
         if where != "dst":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PhotosearchError
@@ -17,7 +17,7 @@ from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
 from .grouping import LEVELS, group
-from .keep import DEFAULT_RULES, Candidate, choose
+from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, resolve_folders
 from .pairs import RegionSource, stored_pairs, update_pairs
 
 
@@ -56,6 +56,7 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
                                "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
         update_pairs(library, fill_regions, report)
+    reference, prefer = resolve_folders(reference), resolve_folders(prefer)  # one notion of a path: resolved
     threshold = LEVELS[level]
     pairs = stored_pairs(library, threshold)
     if not pairs:
@@ -105,20 +106,3 @@ def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, s
                             content_share(bytes(boxes.get(pid) or b"")), os.path.realpath(path),
                             tuple(raws.get(path, ()))), fp)
             for pid, path, size, mtime, w, h, fp, taken, camera in rows}
-
-
-def one_per_file(members: list[Candidate]) -> list[Candidate]:
-    """A link and the file it points to are one photo: one candidate, the file itself (else the
-    shortest name), with the others as its links."""
-    by_file: dict[str, list[Candidate]] = {}
-    for c in members:
-        by_file.setdefault(c.real or c.path, []).append(c)
-    out = []
-    for real, names in by_file.items():
-        if len(names) == 1:
-            out.append(names[0])
-            continue
-        first = min(names, key=lambda c: (c.path != real, len(c.path), c.path))
-        out.append(replace(first, chosen=any(c.chosen for c in names),
-                           links=tuple((c.id, c.path) for c in names if c is not first)))
-    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import PhotosearchError
@@ -135,3 +135,20 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
         keep = min(same, key=lambda c: (lossless(c), c.origin, c.size, c.date, len(c.path), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]
+
+
+def one_per_file(members: list[Candidate]) -> list[Candidate]:
+    """A link and the file it points to are one photo: one candidate, the file itself (else the
+    shortest name), with the others as its links."""
+    by_file: dict[str, list[Candidate]] = {}
+    for c in members:
+        by_file.setdefault(c.real or c.path, []).append(c)
+    out = []
+    for real, names in by_file.items():
+        if len(names) == 1:
+            out.append(names[0])
+            continue
+        first = min(names, key=lambda c: (c.path != real, len(c.path), c.path))
+        out.append(replace(first, chosen=any(c.chosen for c in names),
+                           links=tuple((c.id, c.path) for c in names if c is not first)))
+    return out

@@ -123,14 +123,14 @@ def free_name(trash: Trash, names: list[str]) -> list[str]:
     one number for all of them: IMG.jpg and IMG.dng become IMG.2.jpg and IMG.2.dng together."""
     n = 1
     while True:
-        chosen = [_numbered(name, n) for name in names]
+        chosen = [numbered(name, n) for name in names]
         if not any(os.path.lexists(os.path.join(trash.files, c)) or os.path.lexists(trash.info_for(c))
                    for c in chosen):
             return chosen
         n += 1
 
 
-def _numbered(name: str, n: int) -> str:
+def numbered(name: str, n: int) -> str:
     if n == 1:
         return name
     stem, suffix = os.path.splitext(name)

@@ -87,13 +87,15 @@ class Catalog:
                 # connection to reopen behind the back of whoever closed it
                 raise StorageError(f"the catalog {self.path.name} is closed")
             if self.readonly and not self.path.exists():
-                # a library never indexed yet: read as empty, without creating its catalog
-                conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-                conn.executescript(SCHEMA_SQL)
-                conn.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
+                conn = self._empty()  # a library never indexed yet: read as empty, its catalog not created
             elif self.readonly:
                 uri = f"{self.path.absolute().as_uri()}?mode=ro"
                 conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA busy_timeout=30000")
+                if not self._has_schema(conn):
+                    # its writer is creating it at this very moment: read as empty (as not there yet)
+                    conn.close()
+                    conn = self._empty()
             else:
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -102,6 +104,21 @@ class Catalog:
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
+        return conn
+
+    @staticmethod
+    def _has_schema(conn: sqlite3.Connection) -> bool:
+        """The schema version is written last, once every table is there."""
+        try:
+            return conn.execute("SELECT 1 FROM meta WHERE key='schema'").fetchone() is not None
+        except sqlite3.OperationalError:
+            return False
+
+    @staticmethod
+    def _empty() -> sqlite3.Connection:
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.executescript(SCHEMA_SQL)
+        conn.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
         return conn
 
     def close(self) -> None:

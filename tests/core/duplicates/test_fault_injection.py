@@ -269,7 +269,8 @@ def test_same_names_never_replace_anything(case):
     case.reset()
     assert case.apply("trash").returncode == 0
     files = case.work / "xdg" / "Trash" / "files"
-    assert sorted(os.listdir(files)) == ["link-p2.jpg", "p0.dng", "p0.jpg", "p1.2.jpg", "p1.jpg", "p2.2.jpg",
+    # p2.jpg was taken (a stranger's): dup/p2.jpg and its link both get the next number
+    assert sorted(os.listdir(files)) == ["link-p2.2.jpg", "p0.dng", "p0.jpg", "p1.2.jpg", "p1.jpg", "p2.2.jpg",
                                          "p2.jpg"]
     assert (files / "p2.jpg").read_bytes() == b"a stranger's photo"  # the stranger's, untouched
     info = (case.work / "xdg" / "Trash" / "info" / "p1.2.jpg.trashinfo").read_text()
