@@ -261,7 +261,8 @@ def undo(library: Library, progress: Progress | None = None) -> Outcome:
                 out.moved.append(e)
             except ActionFailed as exc:
                 out.problems.append(str(exc))
-    journal.photo_back(library, [e.photo_id for e in out.moved if e.photo_id is not None])
+                continue
+            journal.photo_back(library, [e.photo_id] if e.photo_id is not None else [])
     return out
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..library.catalog import Catalog
+from ..library.catalog import INDEXED, MISSING, Catalog
 from ..library.libraries import Library
 from . import trash as trashes
 from .fileops import Facts, settle, temp_for
@@ -117,24 +117,24 @@ def photo_left(library: Library, ids: list[int]) -> None:
 
 def photo_back(library: Library, ids: list[int]) -> None:
     """These photos' files are back where they were: searchable again, nothing embedded."""
-    ids = [i for i in ids if i is not None]
-    if not ids:
+    catalog = library.catalog
+    away = [int(r[0]) for r in catalog.select_in(f"SELECT id FROM photos WHERE status={MISSING} AND id IN",
+                                                 [i for i in ids if i is not None])]
+    if not away:
         return
-    seq = library.catalog.restore(ids)
+    seq = catalog.restore(away)
     index = library.index
     if index is not None:
-        found, vecs = library.catalog.vectors(ids)
-        live = {r[0] for r in library.catalog.select_in("SELECT id FROM photos WHERE status=1 AND id IN",
-                                                        found.tolist())}
-        keep = [k for k, i in enumerate(found.tolist()) if i in live]
-        if keep:
-            index.add(found[keep], vecs[keep])
+        found, vecs = catalog.vectors(away)
+        if len(found):
+            index.add(found, vecs)
         index.note_seq(seq)
 
 
 def reconcile(library: Library) -> list[str]:
-    """Settle every entry a crash left in flight; returns what was found, in words (nothing when
-    there was nothing to do)."""
+    """Settle every entry a crash left in flight, and bring the catalog in step with the journal
+    (a crash between a file's move and its photo's status); returns what was found, in words
+    (nothing when there was nothing to do)."""
     catalog = library.catalog
     said: list[str] = []
     for entry in in_flight(catalog):
@@ -143,6 +143,14 @@ def reconcile(library: Library) -> list[str]:
         except (OSError, sqlite3.Error) as exc:
             said.append(f"{entry.path}: an interrupted move could not be settled yet ({exc}); it is kept in the "
                         "journal and tried again next time")
+    # each photo's latest entry says where its file is: missing while away, searchable once back
+    rows = catalog.conn.execute(
+        "SELECT a.photo_id, a.state, a.path FROM actions a JOIN photos p ON p.id = a.photo_id "
+        "WHERE a.id IN (SELECT MAX(id) FROM actions WHERE photo_id IS NOT NULL GROUP BY photo_id) "
+        "AND ((a.state = ? AND p.status = ?) OR (a.state = ? AND p.status = ?))",
+        (UNDONE, MISSING, DONE, INDEXED)).fetchall()
+    photo_back(library, [int(i) for i, state, path in rows if state == UNDONE and os.path.lexists(path)])
+    photo_left(library, [int(i) for i, state, path in rows if state == DONE and not os.path.lexists(path)])
     return said
 
 
