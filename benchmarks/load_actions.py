@@ -60,24 +60,41 @@ class Soak:
         self.env = dict(os.environ, PHOTOSEARCH_HOME=str(self.home), XDG_DATA_HOME=str(base / "xdg"),
                         PYTHONPATH=str(REPO))
         self.model = model
+        self.bugs: list[str] = []
 
     def cli(self, *args: str, fault: str | None = None, kill_after: float | None = None) -> tuple[int, float]:
+        """Run a command (killed by the hook or a timer); an exit other than 0, 1 (a problem said) or
+        a kill is a bug, kept with what it printed."""
         env = dict(self.env, **({"PHOTOSEARCH_FAULT_AFTER": fault} if fault else {}))
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "photosearch", *args], env=env, cwd=self.base,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if kill_after is not None:
-            try:
-                proc.wait(timeout=kill_after)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-        return proc.wait(), time.perf_counter() - start
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "photosearch", *args], env=env, cwd=self.base,
+                                    stdout=subprocess.DEVNULL, stderr=err)
+            if kill_after is not None:
+                try:
+                    proc.wait(timeout=kill_after)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+            rc = proc.wait()
+            if rc not in (0, 1, -9):
+                err.seek(0)
+                self.bugs.append(f"{' '.join(args[:2])}: exit {rc}: {err.read()[-600:]}")
+        return rc, time.perf_counter() - start
 
     def journal(self) -> list[tuple[int, str, str]]:
         db = sqlite3.connect(f"{(self.home / 'data' / 'libraries' / 'soak' / 'catalog.sqlite').as_uri()}?mode=ro",
                              uri=True, timeout=30)
         try:
             return db.execute("SELECT id, path, dest FROM actions").fetchall()
+        finally:
+            db.close()
+
+    def unsearchable(self) -> int:
+        """Photos the catalog does not count as there (missing), after a round: must be none."""
+        db = sqlite3.connect(f"{(self.home / 'data' / 'libraries' / 'soak' / 'catalog.sqlite').as_uri()}?mode=ro",
+                             uri=True, timeout=30)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM photos WHERE status != 1").fetchone()[0])
         finally:
             db.close()
 
@@ -147,6 +164,7 @@ def soak(groups: int, rounds: int, seed: int, model: str | None) -> int:
                 if s.cli("duplicates", "--undo")[0] != 0:
                     break
             lost, twice, away = s.census(want)
+            away += s.unsearchable()  # back on disk must mean back in the catalog too
             lost, twice = max(lost, worst[0]), max(twice, worst[1])  # the worst seen after a kill or at the end
             lost += sum(_digest(p) != d for p, d in kept.items())  # a photo kept must never change
             total_lost, total_twice, total_away = total_lost + lost, total_twice + twice, total_away + away
@@ -155,7 +173,10 @@ def soak(groups: int, rounds: int, seed: int, model: str | None) -> int:
         print(f"soak: {rounds} rounds of {groups:,} groups ({len(want):,} files that move), kill -9 at random "
               f"points in every apply and undo")
         print(f"photos lost: {total_lost} (must be 0); photos in two places: {total_twice} (must be 0); "
-              f"not back after the undos: {total_away} (must be 0)")
-        return 0 if total_lost == total_twice == total_away == 0 else 1
+              f"not back (on disk or in the catalog) after the undos: {total_away} (must be 0); "
+              f"commands that failed with a bug: {len(s.bugs)} (must be 0)")
+        for bug in s.bugs[:3]:
+            print("  " + bug)
+        return 0 if total_lost == total_twice == total_away == len(s.bugs) == 0 else 1
     finally:
         shutil.rmtree(base, ignore_errors=True)
