@@ -139,6 +139,7 @@ def soak(groups: int, rounds: int, seed: int, model: str | None) -> int:
         _, startup = s.cli(*find, "--json")
         per_file = 0.03
         total_lost = total_twice = total_away = 0
+        kills = {"apply": 0, "undo": 0}
         print("round  how    apply killed at          undo killed at          moved  lost  two places  not back  time")
         for r in range(rounds):
             how = "trash" if r % 2 == 0 else f"move:{base / 'review'}"
@@ -146,14 +147,16 @@ def soak(groups: int, rounds: int, seed: int, model: str | None) -> int:
             for phase in ("apply", "undo"):
                 args = [*find, "--apply", how] if phase == "apply" else ["duplicates", "--undo"]
                 before = s.census(want)[2]
+                todo = max(1, len(want) - before if phase == "apply" else before)  # files this command moves
                 if rng.random() < 0.5:
-                    n, step = rng.randint(1, len(want)), rng.choice(STEPS[phase])
+                    n, step = rng.randint(1, todo), rng.choice(STEPS[phase])
                     rc, took = s.cli(*args, fault=f"{n} {step}")
                     said.append(f"file {n} {step}" if rc == -9 else f"(ran to the end: {rc})")
                 else:
-                    delay = startup + rng.uniform(0, len(want) * per_file)
+                    delay = startup + rng.uniform(0, todo * per_file)
                     rc, took = s.cli(*args, kill_after=delay)
                     said.append(f"{delay:.1f} s (timer)" if rc == -9 else f"(ran to the end: {rc})")
+                kills[phase] += rc == -9
                 lost, twice, away = s.census(want)
                 if rc == 0 and abs(away - before) > 10:
                     per_file = max(0.001, (took - startup) / abs(away - before))
@@ -170,8 +173,9 @@ def soak(groups: int, rounds: int, seed: int, model: str | None) -> int:
             total_lost, total_twice, total_away = total_lost + lost, total_twice + twice, total_away + away
             print(f"{r + 1:5d}  {how[:5]:5s}  {said[0]:23s}  {said[1]:23s} {moved:6d} {lost:5d} "
                   f"{twice:11d} {away:9d}  {time.perf_counter() - start:4.0f} s")
-        print(f"soak: {rounds} rounds of {groups:,} groups ({len(want):,} files that move), kill -9 at random "
-              f"points in every apply and undo")
+        print(f"soak: {rounds} rounds of {groups:,} groups ({len(want):,} files that move); kill -9 at a random "
+              f"point of {kills['apply']} of {rounds} applies and {kills['undo']} of {rounds} undos (the others "
+              "ended before their kill)")
         print(f"photos lost: {total_lost} (must be 0); photos in two places: {total_twice} (must be 0); "
               f"not back (on disk or in the catalog) after the undos: {total_away} (must be 0); "
               f"commands that failed with a bug: {len(s.bugs)} (must be 0)")

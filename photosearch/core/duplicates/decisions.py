@@ -1,7 +1,8 @@
 """What the user decided about duplicates ("not duplicates", "keep this one"), kept in the catalog
 by photo: a photo keeps its id when the scanner sees it renamed or moved (and while its drive is
 unplugged), so a decision follows it; and two byte-identical copies are two photos, so "keep this
-one" and "keep all" tell them apart (schema 7; before, decisions were by content fingerprint)."""
+one" and "keep all" tell them apart (before, decisions were by content fingerprint; the migration that
+introduced `dup_decisions` turned each one into one about every photo with that content)."""
 
 from __future__ import annotations
 

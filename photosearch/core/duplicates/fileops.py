@@ -26,7 +26,7 @@ from ..pipeline.scanner import fingerprint_file
 @dataclass(frozen=True)
 class Facts:
     """What a file was: its size and modification time (nanoseconds), and its content fingerprint
-    when known. None: not recorded (journal rows written before schema 7)."""
+    when known. None: not recorded (journal rows written by releases before the journal recorded them)."""
 
     size: int | None
     mtime_ns: int | None

@@ -64,7 +64,7 @@ DUPLICATES_SQL = [
 ]
 SCHEMA_SQL += "".join(q + ";\n" for q in DUPLICATES_SQL)
 
-# Every file photosearch moves (to the trash, or to a folder the user chose), schema 7: a row is
+# Every file photosearch moves (to the trash, or to a folder the user chose), since schema 7: a row is
 # written in state 'intent' BEFORE the file is touched, and becomes 'done' after; 'cancelled' when
 # the file stayed; 'undoing' then 'undone' for an undo. size, mtime_ns and fingerprint are what the
 # file was, so that an undo checks it is bringing back that file and no other; mount is the mount
