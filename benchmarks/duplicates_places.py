@@ -35,14 +35,23 @@ def _jpeg(img: Image.Image, q: int = 90) -> bytes:
 
 
 def visitor(img: Image.Image, other: Image.Image, rng: np.random.Generator) -> bytes:
-    """Another visitor's photo of the place in `img`."""
+    """Another visitor's photo of the place in `img`: from another spot (the scene's near part,
+    the lower third, shifts against the far part: parallax; the whole seen in perspective), at
+    another hour (light falling differently across the picture), with other people in front."""
     w, h = img.size
-    d = rng.uniform(0.06, 0.16)
+    a = np.asarray(img).astype(np.float32)
+    d = rng.uniform(0.04, 0.12)
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = src + rng.uniform(-d, d, (4, 2)).astype(np.float32) * np.float32([w, h])
-    warped = cv2.warpPerspective(np.asarray(img), cv2.getPerspectiveTransform(src, dst), (w, h),
-                                 borderMode=cv2.BORDER_REFLECT)
-    out = Image.fromarray(warped)
+    far = cv2.warpPerspective(a, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REFLECT)
+    shift = rng.uniform(0.02, 0.06) * w * rng.choice([-1, 1])
+    near = cv2.warpPerspective(a, cv2.getPerspectiveTransform(src, dst + np.float32([shift, 0])), (w, h),
+                               borderMode=cv2.BORDER_REFLECT)
+    weight = np.clip((np.arange(h, dtype=np.float32) / h - 0.55) / 0.15, 0, 1)[:, None, None]
+    light = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(1.0, 1.3), w, dtype=np.float32)[None, :, None]
+    if rng.random() < 0.5:
+        light = light[:, ::-1]
+    out = Image.fromarray(np.clip((far * (1 - weight) + near * weight) * light, 0, 255).astype(np.uint8))
     f = rng.uniform(0.75, 1.0)
     cw, ch = int(w * f), int(h * f)
     x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
@@ -102,7 +111,7 @@ def make_places(folder: Path, photos: Path, places: list[Path], rng: np.random.G
                 if n % 8 == 0:
                     copies(name, frame, f"copyof-{video[:-4]}{n:02d}")
         for side in ("left", "right"):
-            for i in range(1, 15):
+            for i in range(3, 15):  # 01 and 02 are in scene_pairs already (the same files)
                 src = OPENCV_DATA / f"{side}{i:02d}.jpg"
                 if src.exists():
                     shutil.copy(src, folder / f"chess-{side}{i:02d}.jpg")

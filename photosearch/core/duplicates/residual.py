@@ -58,7 +58,8 @@ class Residual:
     noise: float  # median absolute difference of the smoothed pixels (for "identical")
     worst: float  # the largest mean absolute difference of one block: one changed spot is enough
     block: int = BLOCK  # the blocks' side, in the frame's pixels
-    _far: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
+    displaced: int = 0  # changed blocks whose content is at another changed place (look_further)
+    _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -74,11 +75,21 @@ class Residual:
         verdict would otherwise be a copy (the search costs what the rest of the check does)."""
         if self._far is None:
             return
-        ref, other, changed = self._far
+        ref, other, textured_r, textured_o = self._far
         self._far = None
-        far = _found_elsewhere(ref, other, changed, self.block)
+        changed = self.blocks == CHANGED
+        far = _found_elsewhere(ref, other, changed & textured_r, self.block)
         if far.any():
-            self._tally(self.blocks == AGREES, (self.blocks == MOVED) | far, (self.blocks == CHANGED) & ~far)
+            self._tally(self.blocks == AGREES, (self.blocks == MOVED) | far, changed & ~far)
+            changed = self.blocks == CHANGED
+        if changed.any():
+            # the same thing at two places the pictures differ, one in each picture, several blocks
+            # of it gone the same way: it moved there (people walking past a still camera). An
+            # overlay's places hold different things
+            there = _found_at_another_place(ref, other, changed & textured_r, changed, self.block)
+            back = _found_at_another_place(other, ref, changed & textured_o, changed, self.block)
+            found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
+            self.displaced = int(_moved_together(found, TOGETHER * self.block).sum())
 
 
 @functools.lru_cache(maxsize=8)
@@ -207,6 +218,57 @@ def _found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, bl
     return out
 
 
+PLACE_MATCH = 0.76  # measured: people walking past a still camera 0.76-0.94, an overlay's places <= 0.74
+REPEATED = 0.8  # ... unless the block is found this well at another place of its own picture
+TOGETHER = 2.5  # blocks: two found blocks that went this close to the same way moved together
+
+
+def _found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray, places: np.ndarray,
+                            block: int) -> list[tuple[int, int, float, float]]:
+    """Blocks of `src` whose content is found in `dst` at another of the `places` (the blocks
+    where the pictures differ), and not at another of them in `src` itself (a repeated pattern):
+    (row, column, and how far it went: dx, dy)."""
+    count, labels = cv2.connectedComponents(places.astype(np.uint8), connectivity=8)
+    h, w = src.shape
+    windows = []
+    for k in range(1, count):
+        ys, xs = np.nonzero(labels == k)
+        t, b = max(0, (ys.min() - 1) * block), min(h, (ys.max() + 2) * block)
+        left, r = max(0, (xs.min() - 1) * block), min(w, (xs.max() + 2) * block)
+        if b - t >= block and r - left >= block:
+            windows.append((k, t, b, left, r))
+    out: list[tuple[int, int, float, float]] = []
+    if len(windows) < 2:
+        return out  # one place only: an overlay, or something that appeared
+    ys, xs = np.nonzero(blocks)
+    strength = [float(np.abs(src[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
+    for i in np.argsort(strength)[::-1][:_FAR_LIMIT // 2]:
+        by, bx = int(ys[i]), int(xs[i])
+        tmpl = src[by * block:(by + 1) * block, bx * block:(bx + 1) * block]
+        best, to, own = -1.0, (0.0, 0.0), -1.0
+        for k, t, b, left, r in windows:
+            if k == labels[by, bx]:
+                continue
+            _, there, _, (lx, ly) = cv2.minMaxLoc(cv2.matchTemplate(dst[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED))
+            if there > best:
+                best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
+            own = max(own, float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max()))
+        if best >= PLACE_MATCH and own < REPEATED:
+            out.append((by, bx, *to))
+    return out
+
+
+def _moved_together(found: list[tuple[int, int, float, float]], tolerance: float) -> np.ndarray:
+    """Which of the found blocks went the same way as another one (a thing moves as a whole;
+    a chance match elsewhere goes nowhere in particular)."""
+    if len(found) < 2:
+        return np.zeros(len(found), bool)
+    v = np.array([(dx, dy) for _, _, dx, dy in found])
+    near = np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance
+    np.fill_diagonal(near, False)
+    return near.any(axis=1)
+
+
 def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
     """The share of p's picture (content box) that lands inside a picture of `shape` under
     `onto`: a crop lies wholly inside its original, two different crops only partly."""
@@ -309,5 +371,5 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
         worst=float(per_block.max()) if per_block.size else 255.0, block=block)
     r._tally(agree, moved, changed)
-    r._far = (nr, n_fitted, changed & (texture_r >= TEXTURE))
+    r._far = (nr, n_fitted, texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE)  # as for motion: detail in it
     return r

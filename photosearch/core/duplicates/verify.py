@@ -40,6 +40,7 @@ COPY_COVERAGE = 0.85  # the smaller picture lies (almost) wholly inside the othe
 COPY_AGREE = 0.6
 COPY_MOVED = 0.03  # share of blocks; ...
 COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that moved, not noise (copies: <= 4)
+COPY_DISPLACED = 2  # ... or this many blocks' content found at another place the pictures differ
 COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
@@ -101,6 +102,7 @@ def _moves_nothing(m: np.ndarray, w: int, h: int) -> bool:
 def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     facts = {"coverage_a": r.coverage_a, "coverage_b": r.coverage_b, "agree": r.agree, "moved": r.moved,
              "changed": r.changed, "cluster": float(r.cluster), "blocks": float(r.informative),
+             "displaced": float(r.displaced),
              "inliers": float(al.inliers), "noise": r.noise, "worst": r.worst}
     ev = Evidence(DIFFERENT, "", al, r, facts)
     inside = max(r.coverage_a, r.coverage_b)
@@ -110,8 +112,9 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
-        moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
-        facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster))
+        moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
+        facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
+                     displaced=float(r.displaced))
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
