@@ -27,8 +27,9 @@ from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
+from ..vision.glance import NEED as GLANCE_NEED
 from ..vision.glance import glance_of
-from ..vision.imageio import decode, describe_error
+from ..vision.imageio import Need, decode, describe_error
 from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
 TOP_LABELS = 5
@@ -95,6 +96,15 @@ class _Decoded:
     glance: bytes = b""
 
 
+def indexing_need(descriptor: Descriptor) -> Need:
+    """The smallest picture of a photo that indexing works from: the one place that says it. Each
+    record indexing keeps of a photo adds its own need: the model's views (and the regions, read
+    from the full-size view's feature map) and the glances. The decoder follows it (JPEG draft, box
+    reduction), and so does the rule for the thumbnail a HEIF file carries: taken only when it
+    meets it. A new record made from the decoded photo adds its need here."""
+    return descriptor.need | GLANCE_NEED
+
+
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
     """Read, fingerprint, decode and prepare the model inputs of one file (runs in a pool thread)."""
     out = _Decoded(photo_id, path)
@@ -118,7 +128,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
         out.error = "empty file"
         return out
     try:
-        decoded = decode(data, min_side=descriptor.min_side, name=path)
+        decoded = decode(data, need=indexing_need(descriptor), name=path, thumbnail=True)
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
         return out

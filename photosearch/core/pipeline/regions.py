@@ -13,6 +13,7 @@ from ..library.libraries import Library
 from ..vision.descriptor import Descriptor
 from ..vision.glance import glance_of
 from ..vision.imageio import decode
+from .indexer import indexing_need
 
 
 def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], workers: int = 2,
@@ -25,7 +26,7 @@ def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], worke
 
     def load(pid: int) -> tuple[int, list[np.ndarray], bytes] | None:
         try:
-            img = decode(paths[pid], min_side=descriptor.min_side).image
+            img = decode(paths[pid], need=indexing_need(descriptor), thumbnail=True).image  # as indexing does
             return pid, descriptor.prepare(img), glance_of(img)
         except Exception:  # the file's problem: no regions for it, nothing else lost
             return None

@@ -29,6 +29,7 @@ from ..errors import ModelError
 from ..index.whitening import WhiteningSpec
 from ..models.spec import ModelSpec
 from .embedder import Embedder, Embedding, l2_normalise
+from .imageio import Need
 from .regions import regions_of
 
 POOLINGS = ("avg", "gem", "rmac")
@@ -169,6 +170,11 @@ class Descriptor:
     @property
     def min_side(self) -> int:
         return max(p.min_side for p in self._pres)
+
+    @property
+    def need(self) -> Need:
+        """The smallest picture the model's views are made from (indexer.indexing_need adds the rest)."""
+        return Need(short=self.min_side)
 
     @property
     def query_rotations(self) -> int:
