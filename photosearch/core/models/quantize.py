@@ -8,7 +8,9 @@ library's photos, from several folders. The int8 model keeps the fp32 model's ou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -55,8 +57,32 @@ def calibration_key(model_sha256: str, settings: str, fingerprints: Sequence[str
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def _quiet(package: str) -> Iterator[None]:
+    """ONNX Runtime's quantization tool logs through the root logger (`logging.warning(...)`), and
+    doing so installs a handler printing to stderr when the application has none: its advice
+    ("Please consider to run pre-processing...") would reach the user's terminal. Its records are
+    dropped at the root logger while it runs, and a handler it installed is taken away again; the
+    application's own records and handlers are left as they were."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+
+    def not_from_the_tool(record: logging.LogRecord) -> bool:
+        return not os.path.abspath(record.pathname).startswith(package + os.sep)
+
+    root.addFilter(not_from_the_tool)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_from_the_tool)
+        if not before:
+            for handler in [h for h in root.handlers if h not in before]:
+                root.removeHandler(handler)
+
+
 def quantize(fp32: Path, out: Path, input_name: str, views: Sequence[np.ndarray]) -> Path:
     """Write an int8 copy of `fp32` at `out` (atomically), calibrated on `views` ([3, H, W])."""
+    import onnxruntime
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if not views:
@@ -64,13 +90,14 @@ def quantize(fp32: Path, out: Path, input_name: str, views: Sequence[np.ndarray]
     with tempfile.TemporaryDirectory(prefix="photosearch-int8-") as tmp:
         target = Path(tmp) / "model-int8.onnx"
         try:
-            quantize_static(
-                str(fp32), str(target), _Batches(input_name, views),
-                quant_format=QuantFormat.QOperator, per_channel=True,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                calibrate_method=CalibrationMethod.MinMax,
-                extra_options={"CalibTensorRangeSymmetric": False},
-            )
+            with _quiet(os.path.dirname(os.path.abspath(onnxruntime.__file__))):
+                quantize_static(
+                    str(fp32), str(target), _Batches(input_name, views),
+                    quant_format=QuantFormat.QOperator, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax,
+                    extra_options={"CalibTensorRangeSymmetric": False},
+                )
         except Exception as exc:  # the quantizer reports graph problems as anything at all
             raise ModelError(f"this model cannot be quantized: {str(exc).splitlines()[0][:200]}") from exc
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -211,7 +211,8 @@ def index_library(library: Library, model: Embedder | Descriptor, **kwargs: Any)
     """Bring a library up to date with its folders. Safe to cancel, kill or run out of disk
     at any point: what was committed stays, and the next run does the rest.
 
-    `model` is a Descriptor, or an Embedder (its own average-pooled output is used)."""
+    `model` is a Descriptor, or an Embedder (its own average-pooled output is used). `ahead`:
+    photos already read and prepared for this descriptor, by path (App.take_decoded)."""
     try:
         return _index_library(library, as_descriptor(model), **kwargs)
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -229,6 +230,7 @@ def _index_library(
     workers: int | None = None,
     checkpoint_seconds: float = 30.0,
     now: Callable[[], float] = time.monotonic,
+    ahead: dict[str, _Decoded] | None = None,
 ) -> IndexSummary:
     if not library.writable:
         raise ValueError("index_library needs a library opened for writing")
@@ -251,7 +253,7 @@ def _index_library(
     todo = catalog.pending()
     t0 = now()
     _embed_all(library, index, descriptor, todo, summary, cancel, pause, report,
-               workers or default_threads(), checkpoint_seconds, now)
+               workers or default_threads(), checkpoint_seconds, now, ahead or {})
     summary.pipeline_seconds = now() - t0
 
     _refit(index, catalog, report)
@@ -326,7 +328,7 @@ def _refit(index: VectorIndex, catalog: Catalog, report: Callable[[Progress], No
 def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, todo: list[tuple[int, str]],
                summary: IndexSummary, cancel: threading.Event, pause: threading.Event | None,
                report: Callable[[Progress], None], workers: int, checkpoint_seconds: float,
-               now: Callable[[], float]) -> None:
+               now: Callable[[], float], ahead: dict[str, _Decoded]) -> None:
     if not todo:
         return
     catalog = library.catalog
@@ -378,7 +380,13 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
                 item = next(items, None)
                 if item is None:
                     return
-                pending.append(pool.submit(load_for_model, item[0], item[1], descriptor))
+                known = ahead.pop(item[1], None)  # read already (the int8 model's calibration)
+                if known is not None:
+                    known.id = item[0]
+                    pending.append(Future())
+                    pending[-1].set_result(known)
+                else:
+                    pending.append(pool.submit(load_for_model, item[0], item[1], descriptor))
 
         try:
             top_up()
