@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
-from . import raw
+from . import avif, raw
 from .exif import facts as exif_facts
 
 Source = str | Path | bytes | BinaryIO  # a path, encoded bytes, or an open file
@@ -62,10 +62,6 @@ def _formats() -> tuple[frozenset[str], dict[str, str]]:
 IMAGE_EXTENSIONS, UNSUPPORTED = _formats()
 
 _SWAPS_AXES = {5, 6, 7, 8}
-# formats whose files may carry a smaller copy of the picture, chosen by Image.draft (pillow-heif
-# picks the smallest thumbnail at least that big that is a scaled copy of the primary image:
-# same aspect, crop, rotation and mirroring, colour profile)
-_THUMBNAIL_FORMATS = frozenset({"HEIF"})
 
 
 @dataclass(frozen=True)
@@ -173,9 +169,9 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None,
 
     With `min_side` (or a `need`), the decoder may return a reduced image whose shorter side is
     still at least `min_side` (JPEG draft mode, or a cheap box reduction), which is all a model or
-    a thumbnail needs. `thumbnail`: a smaller copy of the picture that the file carries (HEIF
-    thumbnails) may be returned instead when it meets the need: for indexing, never for what a
-    person looks at. `name` (the file's name, when `source` is bytes) tells a camera RAW file,
+    a thumbnail needs. `thumbnail`: a smaller copy of the picture that the file carries (a HEIF or
+    AVIF thumbnail) may be returned instead when it meets the need: for indexing, never for what
+    a person looks at. `name` (the file's name, when `source` is bytes) tells a camera RAW file,
     which is read through LibRaw.
     """
     need = need or Need(short=min_side or 0)
@@ -189,8 +185,9 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None,
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
             # HEIF: libheif applies irot/imir to the primary image and to each thumbnail, and
-            # pillow-heif resets the EXIF orientation to 1; only thumbnails turned like their
-            # primary are taken: both ways give the same upright picture
+            # pillow-heif resets the EXIF orientation to 1. AVIF: Pillow gives irot/imir as the
+            # EXIF orientation, and a thumbnail is decoded unturned and turned by it here. Only
+            # thumbnails turned like their primary are taken: both ways give the same picture
             orientation = _orientation(img)
             taken, camera = exif_facts(img)
             w, h = img.size
@@ -200,8 +197,12 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None,
                 wanted = _wanted_size(img.size, need)
                 if img.format == "JPEG" and wanted != img.size:
                     img.draft("RGB", wanted)
-                elif thumbnail and img.format in _THUMBNAIL_FORMATS:
-                    img.draft(img.mode, wanted)  # the primary image when no thumbnail meets it
+                elif thumbnail and img.format == "HEIF":
+                    # pillow-heif takes the smallest thumbnail at least this big that is a scaled
+                    # copy of the primary (aspect, crop, rotation, mirroring, colour profile)
+                    img.draft(img.mode, wanted)
+                elif thumbnail and img.format == "AVIF":
+                    img = _avif_thumbnail(source, wanted) or img  # avif.py: the same rule
             img.load()
             factor = need.reduction(*img.size)
             if factor >= 2:
@@ -214,6 +215,24 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None,
     except Exception as exc:
         raise ImageError(_describe(exc)) from exc
     return Decoded(img, w, h, taken, camera)
+
+
+def _avif_thumbnail(source: Source, wanted: tuple[int, int]) -> Image.Image | None:
+    if isinstance(source, (str, Path)):
+        data = read_bytes(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        return None
+    coded = avif.thumbnail(data, wanted)
+    if coded is None:
+        return None
+    try:
+        small = Image.open(io.BytesIO(coded))
+        small.load()
+        return small
+    except Exception:  # a thumbnail the decoder refuses: the primary image instead
+        return None
 
 
 def _wanted_size(size: tuple[int, int], need: Need) -> tuple[int, int]:
