@@ -35,7 +35,8 @@ def main() -> int:
     from photosearch.core.pipeline.indexer import index_library
 
     bench = out_dir("indexing")
-    files = camera_files(max(args.sizes), bench / f"camera-{max(args.sizes)}")
+    most = max(args.sizes)
+    files = camera_files(most, bench / f"camera-{max(most, 1000)}")  # one set of files for every size
     model = bench / "resnet50_random.onnx"
     if not model.exists():
         load_script("models/resnet50_graph.py").build(model)

@@ -100,8 +100,8 @@ def indexing_need(descriptor: Descriptor) -> Need:
     """The smallest picture of a photo that indexing works from: the one place that says it. Each
     record indexing keeps of a photo adds its own need: the model's views (and the regions, read
     from the full-size view's feature map) and the glances. The decoder follows it (JPEG draft, box
-    reduction), and so does the rule for the thumbnail a HEIF file carries: taken only when it
-    meets it. A new record made from the decoded photo adds its need here."""
+    reduction), and so does the rule for the thumbnail a HEIF or AVIF file carries: taken only
+    when it meets it. A new record made from the decoded photo adds its need here."""
     return descriptor.need | GLANCE_NEED
 
 
