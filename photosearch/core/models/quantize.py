@@ -15,8 +15,8 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
