@@ -108,8 +108,8 @@ def _fast_weights() -> Iterator[None]:
     except ImportError:  # pragma: no cover - another layout of the package: nothing to speed up
         yield
         return
-    original: Callable[..., Any] = getattr(base_quantizer, "quantize_data", None)  # type: ignore[assignment]
-    if original is None:  # pragma: no cover
+    original: Callable[..., Any] | None = getattr(base_quantizer, "quantize_data", None)
+    if original is None:  # pragma: no cover - another version: nothing to speed up
         yield
         return
     trusted: list[bool] = []
@@ -128,11 +128,11 @@ def _fast_weights() -> Iterator[None]:
             return theirs
         return fast
 
-    base_quantizer.quantize_data = quantize_data  # type: ignore[assignment]
+    setattr(base_quantizer, "quantize_data", quantize_data)  # noqa: B010 - a module's function, swapped
     try:
         yield
     finally:
-        base_quantizer.quantize_data = original  # type: ignore[assignment]
+        setattr(base_quantizer, "quantize_data", original)  # noqa: B010
 
 
 def quantize(fp32: Path, out: Path, input_name: str, views: Sequence[np.ndarray]) -> Path:
