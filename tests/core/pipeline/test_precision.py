@@ -37,7 +37,8 @@ def test_auto_on_a_cpu_quantizes_checks_and_records_int8(app, library):
     assert summary.precision == "int8" and summary.embedded == 66
     assert config.precision == "auto" and config.precision_used == "int8"
     record = config.int8
-    assert record["passed"] and record["calibrated_on"] >= 40 and record["verification"]["photos"] >= 10
+    assert record["passed"] and record["calibrated_on"] == precision.CALIBRATION_PHOTOS
+    assert record["verification"]["photos"] == precision.CHECK_PHOTOS
     assert any("int8 check passed" in n for n in notices)
     with app.libraries.open("lib") as lib:
         model_file = lib.folder / record["file"]
