@@ -119,19 +119,19 @@ def make_int8(library: Library, fp32: Descriptor, make_descriptor: Callable[[Mod
     of its check (kept beside it): nothing is read or checked again."""
     spec = fp32.embedder.spec
     source = Path(spec.file_for_runtime)
-    if is_quantized(source):
-        return Int8Outcome(None, {}, f"model {spec.name} is already quantized; it is used as it is")
     paths = sample_photos(library, CALIBRATION_PHOTOS + CHECK_PHOTOS)
     n_check = max(MIN_PHOTOS // 4, min(CHECK_PHOTOS, len(paths) // 2))
     key = calibration_key(spec.sha256, repr(fp32.config), paths[n_check:])
     out = library.folder / f"model-int8-{key[:16]}.onnx"
     int8_spec = replace(spec, runtime_path=out)
-    made_before = _record_beside(out, key)
+    made_before = _record_beside(out, key)  # before reading the whole fp32 model to see what it is
     if made_before is not None:
         verification = Verification(**made_before["verification"])
         message = f"{verification.describe()} (the int8 model made before for these photos, not checked again)"
         return Int8Outcome(int8_spec if verification.passed else None, made_before,
                            message if verification.passed else f"{message}; fp32 is used")
+    if is_quantized(source):
+        return Int8Outcome(None, {}, f"model {spec.name} is already quantized; it is used as it is")
     started = time.monotonic()
     report(f"Making a faster int8 model: reading {len(paths)} of your photos")
     decoded = _decode_all(paths, fp32, workers or default_threads())
