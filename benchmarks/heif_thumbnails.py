@@ -130,7 +130,7 @@ def copies_recall(app, model: Path, folder: Path, truth: dict[str, tuple[int, st
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--photos", type=int, default=200)
+    ap.add_argument("--photos", type=int, default=200, help="photos for the agreement (0: skip it)")
     ap.add_argument("--originals", type=int, default=40)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = ap.parse_args()
@@ -149,25 +149,26 @@ def main() -> int:
     try:
         app = App(dirs=app_dirs(work / "home"), device="cpu")
         descriptor = app.describe_with(app.model_spec(model), DEFAULT)
-        picked = [photos[i] for i in np.random.default_rng(3).permutation(len(photos))[:args.photos]]
-        files = make_heics({p.stem: p.read_bytes() for p in picked}, bench / f"photos-{tag}", sizes, 2)
-        cos, ref = agreement(descriptor, files, picked, sizes)
-        need = indexing_need(descriptor)
-        print(f"\n{len(files)} photos, HEIC with thumbnails; default descriptor, {model.name}")
-        print(f"indexing needs a picture of at least {need.short} px on its shorter side"
-              + (f" and {need.long} px on its longer" if need.long else ""))
-        print(f"reference: the JPEG each HEIC was made from, to the HEIC's full decode: mean cosine "
-              f"{ref.mean():.4f}, 5th percentile {np.percentile(ref, 5):.4f}")
-        print("cosine to the full decode, of the thumbnail the file carries (libheif's scaler) and of a "
-              "filtered one (Pillow)")
-        print(f"{'thumbnail':>10}{'as 4:3':>10}{'mean':>8}{'5th pct':>9}{'lowest':>8}{'filtered mean':>15}"
-              f"{'5th pct':>9}  meets the need")
-        for s in sizes:
-            c, f = cos[s]
-            short = round(s * 3 / 4)
-            print(f"{s:>10}{f'{s}x{short}':>10}{c.mean():>8.4f}{np.percentile(c, 5):>9.4f}{c.min():>8.4f}"
-                  f"{f.mean():>15.4f}{np.percentile(f, 5):>9.4f}  {'yes' if need.met_by(s, short) else 'no'}",
-                  flush=True)
+        if args.photos:  # 0: the copies part only
+            picked = [photos[i] for i in np.random.default_rng(3).permutation(len(photos))[:args.photos]]
+            files = make_heics({p.stem: p.read_bytes() for p in picked}, bench / f"photos-{tag}", sizes, 2)
+            cos, ref = agreement(descriptor, files, picked, sizes)
+            need = indexing_need(descriptor)
+            print(f"\n{len(files)} photos, HEIC with thumbnails; default descriptor, {model.name}")
+            print(f"indexing needs a picture of at least {need.short} px on its shorter side"
+                  + (f" and {need.long} px on its longer" if need.long else ""))
+            print(f"reference: the JPEG each HEIC was made from, to the HEIC's full decode: mean cosine "
+                  f"{ref.mean():.4f}, 5th percentile {np.percentile(ref, 5):.4f}")
+            print("cosine to the full decode, of the thumbnail the file carries (libheif's scaler) and of a "
+                  "filtered one (Pillow)")
+            print(f"{'thumbnail':>10}{'as 4:3':>10}{'mean':>8}{'5th pct':>9}{'lowest':>8}{'filtered mean':>15}"
+                  f"{'5th pct':>9}  meets the need")
+            for s in sizes:
+                c, f = cos[s]
+                short = round(s * 3 / 4)
+                print(f"{s:>10}{f'{s}x{short}':>10}{c.mean():>8.4f}{np.percentile(c, 5):>9.4f}{c.min():>8.4f}"
+                      f"{f.mean():>15.4f}{np.percentile(f, 5):>9.4f}  {'yes' if need.met_by(s, short) else 'no'}",
+                      flush=True)
 
         dups = load_script("benchmarks/duplicates.py")
         all_orig = sorted(photos)
