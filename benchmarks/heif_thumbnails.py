@@ -77,7 +77,7 @@ def _vectors(descriptor, images) -> np.ndarray:
     return np.concatenate([descriptor.describe_images(images[i:i + 32]) for i in range(0, len(images), 32)])
 
 
-def agreement(descriptor, files: list[Path], sources: list[Path], sizes: tuple[int, ...]):
+def agreement(descriptor, files: list[Path], sources: list[Path], sizes: tuple[int, ...], filtered: bool):
     """Cosines to the full decode: of each thumbnail size (libheif's and a filtered one), and of
     the JPEG the HEIC was made from (what the descriptor calls the same photo in another codec)."""
     from photosearch.core.pipeline.indexer import indexing_need
@@ -90,7 +90,7 @@ def agreement(descriptor, files: list[Path], sources: list[Path], sizes: tuple[i
     for s in sizes:
         # the smallest thumbnail whose long side is at least s: the one of size s
         carried = _vectors(descriptor, (decode(str(f), need=Need(long=s), thumbnail=True).image for f in files))
-        smooth = _vectors(descriptor, (_smooth_thumbnail(f, s) for f in files))
+        smooth = _vectors(descriptor, (_smooth_thumbnail(f, s) for f in files)) if filtered else full
         out[s] = (np.sum(full * carried, axis=1), np.sum(full * smooth, axis=1))
     return out, np.sum(full * jpeg, axis=1)
 
@@ -133,6 +133,7 @@ def main() -> int:
     ap.add_argument("--photos", type=int, default=200, help="photos for the agreement (0: skip it)")
     ap.add_argument("--originals", type=int, default=40)
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    ap.add_argument("--filtered", action="store_true", help="also thumbnails made by Pillow's filtered scaler")
     args = ap.parse_args()
     sizes = tuple(sorted(args.sizes))
     from photosearch.core.app import App
@@ -152,23 +153,23 @@ def main() -> int:
         if args.photos:  # 0: the copies part only
             picked = [photos[i] for i in np.random.default_rng(3).permutation(len(photos))[:args.photos]]
             files = make_heics({p.stem: p.read_bytes() for p in picked}, bench / f"photos-{tag}", sizes, 2)
-            cos, ref = agreement(descriptor, files, picked, sizes)
+            cos, ref = agreement(descriptor, files, picked, sizes, args.filtered)
             need = indexing_need(descriptor)
             print(f"\n{len(files)} photos, HEIC with thumbnails; default descriptor, {model.name}")
             print(f"indexing needs a picture of at least {need.short} px on its shorter side"
                   + (f" and {need.long} px on its longer" if need.long else ""))
             print(f"reference: the JPEG each HEIC was made from, to the HEIC's full decode: mean cosine "
                   f"{ref.mean():.4f}, 5th percentile {np.percentile(ref, 5):.4f}")
-            print("cosine to the full decode, of the thumbnail the file carries (libheif's scaler) and of a "
-                  "filtered one (Pillow)")
-            print(f"{'thumbnail':>10}{'as 4:3':>10}{'mean':>8}{'5th pct':>9}{'lowest':>8}{'filtered mean':>15}"
-                  f"{'5th pct':>9}  meets the need")
+            print("cosine to the full decode, of the thumbnail the file carries (libheif's scaler)"
+                  + (" and of a filtered one (Pillow)" if args.filtered else ""))
+            print(f"{'thumbnail':>10}{'as 4:3':>10}{'mean':>8}{'5th pct':>9}{'lowest':>8}"
+                  + (f"{'filtered mean':>15}{'5th pct':>9}" if args.filtered else "") + "  meets the need")
             for s in sizes:
                 c, f = cos[s]
                 short = round(s * 3 / 4)
+                other = f"{f.mean():>15.4f}{np.percentile(f, 5):>9.4f}" if args.filtered else ""
                 print(f"{s:>10}{f'{s}x{short}':>10}{c.mean():>8.4f}{np.percentile(c, 5):>9.4f}{c.min():>8.4f}"
-                      f"{f.mean():>15.4f}{np.percentile(f, 5):>9.4f}  {'yes' if need.met_by(s, short) else 'no'}",
-                      flush=True)
+                      f"{other}  {'yes' if need.met_by(s, short) else 'no'}", flush=True)
 
         dups = load_script("benchmarks/duplicates.py")
         all_orig = sorted(photos)
