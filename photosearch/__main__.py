@@ -5,14 +5,35 @@ from __future__ import annotations
 import os
 import sys
 
+from . import bundle
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if bundle.frozen():
+        bundle.settle_environment()
     if not argv:
         return main_gui()
+    if _opened_files(argv):
+        return main_gui(files=[os.path.abspath(a) for a in argv])
     from .cli import main as cli_main
 
     return cli_main(argv)
+
+
+def _opened_files(argv: list[str]) -> bool:
+    """Photos opened with the app (the desktop entry's `Exec=photosearch %F`: a file manager's
+    Open With): the window opens and searches with them. A command's name wins over a file
+    that happens to have it."""
+    if not all(os.path.isfile(a) for a in argv):
+        return False
+    import argparse
+
+    from .cli import build_parser
+
+    commands = {name for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)
+                for name in action.choices}
+    return argv[0] not in commands
 
 
 def _no_display() -> bool:
@@ -21,7 +42,7 @@ def _no_display() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def main_gui() -> int:
+def main_gui(files: list[str] | None = None) -> int:
     if _no_display():  # Qt would abort with a core dump; say what to do instead
         print("photosearch: no display to open the app on; start it from your desktop, "
               "or use a command (photosearch --help)", file=sys.stderr)
@@ -43,7 +64,7 @@ def main_gui() -> int:
 
         build_parser().print_help()
         return 0
-    return run(sys.argv)
+    return run(sys.argv[:1], files or [])
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sysconfig
 from importlib import resources
 from pathlib import Path
+
+from . import bundle
 
 APP_ID = "io.github.photosearch.Photosearch"
 
@@ -29,11 +32,24 @@ def targets(base: Path | None = None) -> dict[str, Path]:
             "icon": base / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"}
 
 
+def this_executable() -> str:
+    """The command that starts this installation, by its full path (a venv's bin folder is not
+    on the desktop's PATH): the bundle's own executable (sys.executable is the bundle's
+    launcher there, not a Python), else the `photosearch` pip put beside this Python (found
+    also when it was started by its path, with its folder not on PATH), else the one on PATH."""
+    if bundle.frozen():
+        return str(bundle.executable())
+    beside = Path(sysconfig.get_path("scripts")) / "photosearch"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("photosearch") or "photosearch"
+
+
 def install(base: Path | None = None, command: str | None = None) -> list[Path]:
-    """Copy the files; the desktop entry's Exec points at this installation's `photosearch`
-    (a venv is not on the desktop's PATH). Returns the written paths."""
+    """Copy the files; the desktop entry's Exec points at this installation's `photosearch`.
+    Returns the written paths."""
     written = []
-    exe = command or shutil.which("photosearch") or "photosearch"
+    exe = command or this_executable()
     for kind, src in source_files().items():
         dest = targets(base)[kind]
         dest.parent.mkdir(parents=True, exist_ok=True)

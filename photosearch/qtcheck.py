@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import bundle
+
 QT_DISTRIBUTION = "PySide6-Essentials"
 
 # library file -> (Debian/Ubuntu package, Fedora package)
@@ -85,9 +87,16 @@ def _platform() -> str:
 
 def _missing_libraries(files: list[Path]) -> list[str]:
     missing: list[str] = []
+    # the bundle's launcher put its libraries on this process's library path (and
+    # bundle.settle_environment took that back from the programs it starts): ldd must look there
+    env = None
+    bundled = bundle.library_folder()
+    if bundled is not None:
+        env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+            p for p in (str(bundled), os.environ.get("LD_LIBRARY_PATH", "")) if p))
     for f in files:
         try:
-            out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, timeout=10, env=env).stdout
         except (OSError, subprocess.SubprocessError):
             return []  # no ldd: nothing to say
         for line in out.splitlines():
@@ -121,6 +130,9 @@ def check() -> QtCheck:
 
 
 def _has_library(name: str) -> bool:
+    bundled = bundle.library_folder()
+    if bundled is not None and (bundled / name).exists():
+        return True
     try:
         out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):

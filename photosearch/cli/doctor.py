@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import __version__, qtcheck
+from .. import __version__, bundle, qtcheck
 from ..core.app import App
 from ..core.errors import PhotosearchError
 from ..core.vision import imageio, runtime
@@ -47,7 +47,8 @@ class Report:
 
 def run(app: App, args: argparse.Namespace) -> int:
     r = Report()
-    print(f"photosearch {__version__} on Python {platform.python_version()} ({sys.platform}, "
+    where = f"the bundle in {bundle.executable().parent}" if bundle.frozen() else "Python"
+    print(f"photosearch {__version__} on {where} (Python {platform.python_version()}, {sys.platform}, "
           f"{platform.machine()})")
     versions = []
     for name in DISTRIBUTIONS:
@@ -93,6 +94,9 @@ def _runtime(r: Report) -> None:
         if runtime.gpu_package_installed():
             r.bad("onnxruntime-gpu is installed but has no CUDA here; the model runs on the CPU",
                   "install the NVIDIA driver and CUDA/cuDNN versions that onnxruntime-gpu asks for")
+        elif bundle.frozen():  # the bundle brings the CPU runtime only (docs/packaging.md says why)
+            r.info("the model runs on the CPU (for an NVIDIA GPU, install photosearch with pip: "
+                   f"{runtime.INSTALL_GPU})")
         else:
             r.info("no GPU support installed: the model runs on the CPU "
                    f"(with an NVIDIA GPU: pip uninstall -y onnxruntime && {runtime.INSTALL_GPU})")

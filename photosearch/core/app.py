@@ -34,7 +34,7 @@ class App:
     on_notice: Callable[[str], None] | None = None  # one-line remarks for the user
 
     def __post_init__(self) -> None:
-        self.libraries = Libraries(self.dirs)
+        self.libraries = Libraries(self.dirs, on_notice=self.notice)
         self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
         # filled from worker threads (indexing, searching), cleared from the GUI thread
         self._lock = threading.Lock()
@@ -159,6 +159,12 @@ class App:
         from .pipeline.regions import fill_regions
 
         return lambda ids: fill_regions(library, self.descriptor_for(library), ids)
+
+    def pixel_source(self, library: Library) -> Callable[[list[int]], dict[int, bytes]]:
+        """What the duplicates' verifier calls for photos indexed before pixel records were kept."""
+        from .pipeline.regions import fill_pixels
+
+        return lambda ids: fill_pixels(library, ids)
 
     def _int8_descriptor(self, library: Library, fp32: Descriptor, record: dict[str, Any]) -> Descriptor:
         """The library's own int8 model, as its vectors were made with it."""

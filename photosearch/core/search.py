@@ -139,9 +139,12 @@ class Searcher:
     def search_copies(self, photo_id: int, level: str = "copies", k: int = 200,
                       min_score: float = -1.0) -> SearchResult:
         """The copies of one library photo at a duplicates level (scored as duplicates are)."""
-        from .duplicates.grouping import LEVELS, copies_of
+        from .duplicates.finder import accepts_at
+        from .duplicates.grouping import copies_of
+        from .duplicates.levels import CANDIDATE
 
-        found = copies_of(self.library, photo_id, max(LEVELS[level], min_score))[:k]
+        found = copies_of(self.library, photo_id, accepts_at(self.library, level),
+                          floor=max(CANDIDATE[level], min_score))[:k]
         paths = self.library.catalog.paths(i for i, _ in found)
         hits = self._with_companions([Hit(i, paths[i], s) for i, s in found if i in paths])
         return SearchResult(None, hits, (photo_id,), copies_level=level)

@@ -1,11 +1,14 @@
 """Duplicates across a library: groups at a level from the stored pairs (brought up to date
-first), minus what the user decided, with the photo to keep chosen by rules. Missing photos are
-never in a group (only searchable photos' pairs are used)."""
+first), minus what the user decided, each member proven against the photo kept. Missing photos
+are never in a group (only searchable photos' pairs are used). A link and the file it points to
+are one photo, never two members of a group."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PhotosearchError
@@ -13,23 +16,30 @@ from ..library.libraries import Library
 from ..vision.exif import read_facts
 from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
-from .decisions import decided_pairs, kept_fingerprints
-from .grouping import LEVELS, group
-from .keep import DEFAULT_RULES, Candidate, choose
-from .pairs import RegionSource, stored_pairs, update_pairs
+from .decisions import decided_pairs, kept_ids
+from .grouping import Accepts, star_groups
+from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
+from .levels import CANDIDATE, LEVELS, required
+from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
+from .verdicts import PixelSource, Verifier, key
+from .verify import IDENTICAL
 
 
 @dataclass
 class DuplicateGroup:
     level: str
     keep: Candidate
-    others: list[tuple[Candidate, float]]  # with their score to the group's centre
+    others: list[tuple[Candidate, float]]  # with their look-alike score to the photo kept
     protected: list[Candidate]  # in reference folders: never removed
+    evidence: dict[int, str] = field(default_factory=dict)  # member id -> why it is at the level
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON line `photosearch duplicates --json` prints (an interface: keep its keys)."""
         d: dict[str, Any] = {"level": self.level, "keep": self.keep.path,
-                             "others": [{"path": c.path, "score": round(s, 4)} for c, s in self.others]}
+                             "others": [{"path": c.path, "score": round(s, 4), "companions": list(c.companions),
+                                         **({"links": [p for _, p in c.links]} if c.links else {}),
+                                         **({"evidence": self.evidence[c.id]} if c.id in self.evidence else {})}
+                                        for c, s in self.others]}
         if self.protected:
             d["reference"] = [c.path for c in self.protected]
         return d
@@ -39,39 +49,128 @@ class DuplicateGroup:
         return [self.keep, *(c for c, _ in self.others), *self.protected]
 
 
+IMPOSSIBLE = 99  # a verdict no pair reaches
+
+
+def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, str | None]]) -> Accepts:
+    """Does each pair reach the level? (levels.py says what each level asks.)"""
+
+    def need(a: int, b: int) -> int | None:
+        (ca, fa), (cb, fb) = info[a], info[b]
+        if level == "identical" and (ca.width, ca.height) != (cb.width, cb.height) and fa != fb:
+            return IMPOSSIBLE  # the same pixels have the same size: no need to look
+        return required(level, (ca.taken, cb.taken), (ca.camera, cb.camera), bool(fa and fa == fb))
+
+    def accepts(pairs: list[tuple[int, int]]) -> list[bool]:
+        needs = [need(a, b) for a, b in pairs]
+        if IMPOSSIBLE in needs:
+            out = accepts([p for p, n in zip(pairs, needs) if n != IMPOSSIBLE])
+            it = iter(out)
+            return [False if n == IMPOSSIBLE else next(it) for n in needs]
+        verdict = verifier.verdicts([key(a, b) for (a, b), n in zip(pairs, needs) if n is not None])
+        return [n is None or verdict.get(key(a, b), 0) >= n for (a, b), n in zip(pairs, needs)]
+
+    return accepts
+
+
+def accepts_at(library: Library, level: str, fill_pixels: PixelSource | None = None) -> Accepts:
+    """The level test for any pairs of the library's searchable photos (their facts read as met)."""
+    info: dict[int, tuple[Candidate, str | None]] = {}
+    test = level_test(level, Verifier(library, fill_pixels), info)
+
+    def accepts(pairs: list[tuple[int, int]]) -> list[bool]:
+        unknown = {i for p in pairs for i in p} - info.keys()
+        if unknown:
+            info.update(_candidates(library, unknown))
+        known = [p for p in pairs if p[0] in info and p[1] in info]
+        ok = dict(zip(known, test(known)))
+        return [ok.get(p, False) for p in pairs]
+
+    return accepts
+
+
 def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str] = DEFAULT_RULES,
                     reference: Sequence[str] = (), prefer: Sequence[str] = (),
-                    fill_regions: RegionSource | None = None,
+                    fill_regions: RegionSource | None = None, fill_pixels: PixelSource | None = None,
                     report: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
     """The groups, best score first. A writable library's pairs are brought up to date first
-    (only photos indexed since the last time are looked at); a read-only one uses them as stored."""
+    (only photos indexed since the last time are looked at) and its verdicts are stored; a
+    read-only one uses the pairs as stored and keeps new verdicts in memory."""
     if level not in LEVELS:
         raise PhotosearchError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if library.catalog.outdated is not None:
+        raise PhotosearchError(f"library {library.name!r} was written by an older photosearch; its duplicates can "
+                               "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
         update_pairs(library, fill_regions, report)
-    threshold = LEVELS[level]
-    pairs = stored_pairs(library, threshold)
+    reference, prefer = resolve_folders(reference), resolve_folders(prefer)  # one notion of a path: resolved
+    pairs = stored_pairs(library, CANDIDATE[level])
     if not pairs:
         return []
     info = _candidates(library, {p.a for p in pairs} | {p.b for p in pairs})
+    pairs = [p for p in pairs if p.a in info and p.b in info]
     decided = decided_pairs(library.catalog)
     if decided:
-        fps = {i: fp for i, (_, fp) in info.items()}
-        pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
+        pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
+    with Verifier(library, fill_pixels) as verifier:
+        return _groups(library, level, pairs, info, verifier, rules, reference, prefer)
+
+
+def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
+            verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
+            prefer: Sequence[str]) -> list[DuplicateGroup]:
+    accepts = level_test(level, verifier, info)
+    order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
-    for g in group(pairs, threshold):
-        members = [info[i][0] for i in g.members if i in info]
+    for g in star_groups(pairs, order, accepts):
+        members = one_per_file([info[i][0] for i in g.members])
         if len(members) < 2:
-            continue
-        keep, others, protected = choose(members, rules, reference, prefer)
+            continue  # a link and its file: one photo
+        keep, others, protected = choose(members, rules, reference, prefer, _twins(g.centre, members, info, verifier))
+        scores = dict(g.scores)
+        if g.centre not in (keep.id, *(i for i, _ in keep.links)):
+            # every member reaches the level against the photo actually kept, or leaves the group
+            rest = [c for c in members if c is not keep]
+            ok = accepts([(keep.id, c.id) for c in rest])
+            stay = {c.id for c, good in zip(rest, ok) if good}
+            others = [c for c in others if c.id in stay]
+            protected = [c for c in protected if c.id in stay]
+            scores = {}
+        unscored = [c.id for c in others if c.id not in scores]
+        if unscored:  # members proven through the second hop, or against another photo kept
+            scores.update({k[0] if k[1] == keep.id else k[1]: s
+                           for k, (s, _) in score_of(library, [key(keep.id, i) for i in unscored]).items()})
         if not others:
             continue  # everything is protected or kept: nothing to review
-        score_of = {g.centre: 1.0, **g.scores}
-        # a member's score: to the centre; the centre's: its best member's
-        best = max(g.scores.values())
-        out.append(DuplicateGroup(level, keep, [(c, score_of.get(c.id, 0.0) if c.id != g.centre else best)
-                                                for c in others], protected))
+        out.append(DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
+                                  _evidence(library, keep.id, [c.id for c in others])))
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
+    return out
+
+
+def _twins(centre: int, members: list[Candidate], info: dict[int, tuple[Candidate, str | None]],
+           verifier: Verifier) -> set[int]:
+    """The members with the centre's very pixels (the same bytes, or proven identical)."""
+    fp = info[centre][1]
+    ids = {c.id: c for c in members}
+    asked = [key(centre, i) for i in ids if i != centre and not (fp and info[i][1] == fp)]
+    proven = verifier.stored(asked)
+    same = {centre, *(i for i in ids if fp and info[i][1] == fp)}
+    same |= {a if b == centre else b for (a, b), v in proven.items() if v >= IDENTICAL}
+    return {c.id for c in members if c.id in same or any(i in same for i, _ in c.links)}
+
+
+def _evidence(library: Library, keep: int, others: list[int]) -> dict[int, str]:
+    """Why each member is in its group, as verified (pairs proven by bytes or capture time have none)."""
+    out = {}
+    for other in others:
+        a, b = key(keep, other)
+        row = library.catalog.conn.execute("SELECT evidence FROM dup_pairs WHERE a=? AND b=?", (a, b)).fetchone()
+        if row and row[0]:
+            try:
+                out[other] = str(json.loads(row[0]).get("reason", ""))
+            except ValueError:  # a damaged row: the group stands, its words are missing
+                continue
     return out
 
 
@@ -89,9 +188,11 @@ def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, s
                 c.executemany("UPDATE photos SET taken=?, camera=? WHERE id=?",
                               [(t, cam, pid) for pid, (t, cam) in facts.items()])
         rows = [r if r[8] is not None else (*r[:7], *facts[r[0]]) for r in rows]
-    chosen = kept_fingerprints(catalog)
+    chosen = kept_ids(catalog)
     boxes = dict(catalog.select_in(f"SELECT photo_id, substr(data, {BLOB_BYTES + 1}) FROM regions WHERE photo_id IN",
                                    sorted(ids)))
-    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen,
-                            content_share(bytes(boxes.get(pid) or b""))), fp)
+    raws = catalog.companions_of(r[1] for r in rows)
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", pid in chosen,
+                            content_share(bytes(boxes.get(pid) or b"")), os.path.realpath(path),
+                            tuple(raws.get(path, ()))), fp)
             for pid, path, size, mtime, w, h, fp, taken, camera in rows}

@@ -26,15 +26,17 @@ from ..vision.glance import coarse, matches
 from ..vision.regions import FULL_BYTES, unpack
 from .spatial import agreement, coverage
 
-# Calibrated once on benchmarks/duplicates.py (real photos, edited copies, traps); see README
-LEVELS = {"identical": 0.97, "copies": 0.58, "similar": 0.50}
-FLOOR = min(LEVELS.values())
+# The look-alike score only chooses which pairs to verify (verify.py decides, from pixels): the
+# lowest score at which edited copies of the benchmark were still met (benchmarks/duplicates.py)
+FLOOR = 0.50
 CANDIDATE_COSINE = 0.45  # below this no edited copy of the benchmark ever scored; not worth a check
 NEIGHBOURS = 12
 NEIGHBOUR_EF = 32  # the 12 nearest of a copy are very near: a narrow search finds them (benchmarked)
 GLANCE_MATCH = 0.96  # calibrated with the levels: above every unrelated pair and crop trap seen
 
 RegionSource = Callable[[list[int]], dict[int, bytes]]
+# a pair scored anew has no verdict yet (verdicts.py verifies it when grouping needs it)
+INSERT_PAIR = "INSERT OR REPLACE INTO dup_pairs(a, b, score, cosine, verdict, evidence) VALUES(?, ?, ?, ?, NULL, NULL)"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,14 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
     if not changed:  # the stored pairs are up to date: no need to load the search index at all
         return 0
     index = library.index
+    lost: list[tuple[int, int]] = []
     if changed and since >= 0:
+        # a photo with a new vector loses its pairs (their scores and verdicts are stale); those
+        # found from its partner's side only are scored again below, or they would be lost
+        # until the partner changes too
+        lost = [(int(a), int(b)) for a, b in catalog.select_in(
+            "SELECT a, b FROM dup_pairs WHERE a IN", changed) + catalog.select_in(
+            "SELECT a, b FROM dup_pairs WHERE b IN", changed)]
         with catalog.transaction() as c:
             c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in changed])
     # the neighbour lists already scored: a pair met again from its other side is skipped
@@ -162,9 +171,21 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
                 score_next()
         while queued:
             score_next()
+    if lost:
+        _score_again(library, lost)
     with catalog.transaction() as c:
         c.execute("INSERT OR REPLACE INTO meta VALUES('dup_seq', ?)", (str(seq_now),))
     return len(changed)
+
+
+def _score_again(library: Library, lost: list[tuple[int, int]]) -> None:
+    """Pairs a changed photo had that its own neighbourhood did not find again."""
+    rows = library.catalog.select_in("SELECT a, b FROM dup_pairs WHERE a IN", sorted({a for a, _ in lost}))
+    found = {(int(a), int(b)) for a, b in rows}
+    todo = sorted(set(lost) - found)
+    scored = score_of(library, todo)
+    with library.catalog.transaction() as c:
+        c.executemany(INSERT_PAIR, [(a, b, s, cos) for (a, b), (s, cos) in scored.items() if s >= FLOOR])
 
 
 def _candidates(ids: np.ndarray, near: np.ndarray,
@@ -225,8 +246,7 @@ def _score_neighbourhoods(library: Library, ids: np.ndarray, vecs: np.ndarray, a
     scores = score_pairs(cos, [have.get(x) for x in a], [have.get(y) for y in b], floor=FLOOR)
     keep = np.flatnonzero(scores >= FLOOR).tolist()
     with catalog.transaction() as c:
-        c.executemany("INSERT OR REPLACE INTO dup_pairs VALUES(?, ?, ?, ?)",
-                      [(a[k], b[k], float(scores[k]), float(cos[k])) for k in keep])
+        c.executemany(INSERT_PAIR, [(a[k], b[k], float(scores[k]), float(cos[k])) for k in keep])
 
 
 def stored_pairs(library: Library, threshold: float) -> list[Pair]:
@@ -235,3 +255,19 @@ def stored_pairs(library: Library, threshold: float) -> list[Pair]:
     sql = ("SELECT d.a, d.b, d.score, d.cosine FROM dup_pairs d CROSS JOIN photos pa ON pa.id = d.a "
            "CROSS JOIN photos pb ON pb.id = d.b WHERE d.score >= ? AND pa.status = 1 AND pb.status = 1")
     return [Pair(a, b, s, c) for a, b, s, c in library.catalog.conn.execute(sql, (threshold,))]
+
+
+def score_of(library: Library, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, float]]:
+    """The look-alike score and cosine of any pairs of photos that have vectors."""
+    ids = sorted({i for k in pairs for i in k})
+    got, vecs = library.catalog.vectors(ids)
+    row = {int(i): n for n, i in enumerate(got.tolist())}
+    usable = [k for k in pairs if k[0] in row and k[1] in row]
+    if not usable:
+        return {}
+    va = np.stack([vecs[row[a]] for a, _ in usable]).astype(np.float32)
+    vb = np.stack([vecs[row[b]] for _, b in usable]).astype(np.float32)
+    cos = np.einsum("ij,ij->i", va, vb)
+    have = regions(library, ids)
+    scores = score_pairs(cos, [have.get(a) for a, _ in usable], [have.get(b) for _, b in usable])
+    return {k: (float(s), float(c)) for k, s, c in zip(usable, scores.tolist(), cos.tolist())}

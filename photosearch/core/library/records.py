@@ -41,6 +41,7 @@ class Indexed:
     regions: bytes | None = None  # for the duplicates' spatial check (vision/regions.py)
     taken: float | None = None  # EXIF capture time
     camera: str = ""  # EXIF "Make Model"
+    pixels: bytes | None = None  # the picture, small, to prove copies (vision/pixels.py)
 
 
 @dataclass

@@ -28,8 +28,10 @@ from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
 from ..vision.glance import NEED as GLANCE_NEED
-from ..vision.glance import glance_of
+from ..vision.glance import content_box, glance_of
 from ..vision.imageio import Need, decode, describe_error
+from ..vision.pixels import NEED as PIXELS_NEED
+from ..vision.pixels import pixels_of
 from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
 TOP_LABELS = 5
@@ -94,6 +96,7 @@ class _Decoded:
     taken: float | None = None
     camera: str = ""
     glance: bytes = b""
+    pixels: bytes | None = None
 
 
 def indexing_need(descriptor: Descriptor) -> Need:
@@ -101,8 +104,9 @@ def indexing_need(descriptor: Descriptor) -> Need:
     record indexing keeps of a photo adds its own need: the model's views (and the regions, read
     from the full-size view's feature map) and the glances. The decoder follows it (JPEG draft, box
     reduction), and so does the rule for the thumbnail a HEIF or AVIF file carries: taken only
-    when it meets it. A new record made from the decoded photo adds its need here."""
-    return descriptor.need | GLANCE_NEED
+    when it meets it. A new record made from the decoded photo adds its need here (the pixel
+    record, vision/pixels.py, did)."""
+    return descriptor.need | GLANCE_NEED | PIXELS_NEED
 
 
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
@@ -138,7 +142,9 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
     out.tensor = descriptor.prepare(decoded.image)
     out.width, out.height = decoded.width, decoded.height
     out.taken, out.camera = decoded.taken, decoded.camera
-    out.glance = glance_of(decoded.image)
+    box = content_box(decoded.image)
+    out.glance = glance_of(decoded.image, box)
+    out.pixels = pixels_of(decoded.image, box)
     return out
 
 
@@ -350,7 +356,8 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
             for i, d in enumerate(batch):
                 indexed.append(Indexed(d.id, d.size, d.mtime_ns, d.fingerprint, d.width, d.height,
                                        out.vectors[i], labels[i] if labels else None,
-                                       out.regions[i] + d.glance if out.regions else None, d.taken, d.camera))
+                                       out.regions[i] + d.glance if out.regions else None, d.taken, d.camera,
+                                       d.pixels))
         if indexed or failed:
             seq = catalog.store(indexed, failed)
             if indexed:

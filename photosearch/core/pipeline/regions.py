@@ -1,7 +1,7 @@
-"""Regions for photos indexed before photosearch stored them (libraries from before schema 6,
-and glances for records from before glances):
-the duplicates' spatial check asks for the few photos it meets, once; they are then stored.
-This is the one place finding duplicates decodes a photo, and only in an older library."""
+"""Regions and pixel records for photos indexed before photosearch stored them (libraries from
+before schema 6, glances for records from before glances, pixel records before schema 7): the
+duplicates' checks ask for the few photos they meet, once; they are then stored. This is the one
+place finding duplicates decodes a photo, and only in an older library."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import numpy as np
 
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor
-from ..vision.glance import glance_of
+from ..vision.glance import content_box, glance_of
 from ..vision.imageio import decode
+from ..vision.pixels import NEED as PIXELS_NEED
+from ..vision.pixels import pixels_of
 from .indexer import indexing_need
 
 
@@ -42,3 +44,19 @@ def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], worke
             for (pid, _, glance), blob in zip(got, emb.regions or []):
                 out[pid] = blob + glance
     return out
+
+
+def fill_pixels(library: Library, ids: list[int], workers: int = 2) -> dict[int, bytes]:
+    """Pixel records of these photos, decoded from their files; a photo that cannot be read now
+    is left out (nothing proves its copies until it can be)."""
+    paths = dict(library.catalog.select_in("SELECT id, path FROM photos WHERE id IN", ids))
+
+    def load(pid: int) -> tuple[int, bytes] | None:
+        try:
+            img = decode(paths[pid], need=PIXELS_NEED, thumbnail=True).image  # as indexing does
+            return pid, pixels_of(img, content_box(img))
+        except Exception:  # the file's problem: no record for it, nothing else lost
+            return None
+
+    with ThreadPoolExecutor(workers) as pool:
+        return dict(r for r in pool.map(load, [i for i in ids if i in paths]) if r is not None)

@@ -56,9 +56,10 @@ def _grey(img: Image.Image) -> bytes:
     return img.convert("L").resize((SIDE, SIDE), Image.Resampling.BOX).tobytes()
 
 
-def glance_of(img: Image.Image) -> bytes:
-    """GLANCE_BYTES: the whole photo's glance, its content box's, and where that box is."""
-    box = content_box(img)
+def glance_of(img: Image.Image, box: tuple[int, int, int, int] | None = None) -> bytes:
+    """GLANCE_BYTES: the whole photo's glance, its content box's (`box`, found when None), and
+    where that box is."""
+    box = box or content_box(img)
     inner = img if box == (0, 0, img.width, img.height) else img.crop(box)
     w, h = max(img.width, 1), max(img.height, 1)
     where = bytes(min(255, round(v * 255)) for v in (box[0] / w, box[1] / h, box[2] / w, box[3] / h))
@@ -127,3 +128,10 @@ def correlation(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
         ncc = np.einsum("mij,mkij->mk", ga[:, c], _dihedral(gb[:, c])).max(axis=1)
         best = np.maximum(best, ncc)
     return best
+
+
+def glance_match(a: bytes, b: bytes) -> float:
+    """How well two photos' glances (glance_of) correlate, in the best of the 8 orientations."""
+    raw = np.frombuffer(a[:2 * SIDE * SIDE] + b[:2 * SIDE * SIDE], np.uint8).reshape(2, 2, SIDE, SIDE)
+    g = normalised(raw)
+    return float(correlation(g[:1], g[1:])[0])

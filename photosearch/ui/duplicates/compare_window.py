@@ -1,19 +1,25 @@
-"""Compare: two photos side by side, zoomed and panned in step, with the score, the level, what
-differs, and the similarity map: for each region of one photo, how well its best match in the
-other one agrees (green: found there; nothing drawn: not found). It shows why two photos are
-judged alike, which no tool we compare with does."""
+"""Compare: two photos side by side, zoomed and panned in step, with the level and the evidence
+for it, which no tool we compare with shows: in words ("an edited copy: cropped and recoloured",
+"another shot of the same scene: things moved"), and drawn over both photos: where the other
+picture lies (its outline), the matched points, and where the aligned pictures agree (green),
+where content moved between them (red: a burst, parallax) and where content was added or is
+missing (yellow: an overlay, a watermark)."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsEllipseItem,
+    QGraphicsItemGroup,
     QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
@@ -30,16 +36,10 @@ from ..workers.job_runner import JobFailure, JobRunner
 SHOWN_SIDE = 1600  # decoded for the screen, not at camera size
 
 
-def heat_image(grid: np.ndarray) -> QImage:
-    """A small RGBA image of a similarity map: transparent below 0.5, then ever greener."""
-    g = np.clip((np.asarray(grid, np.float32) - 0.5) / 0.5, 0.0, 1.0)
-    rgba = np.zeros((*g.shape, 4), np.uint8)
-    rgba[..., 0] = (255 * (1 - g)).astype(np.uint8)
-    rgba[..., 1] = 200
-    rgba[..., 2] = 60
-    rgba[..., 3] = (170 * g).astype(np.uint8)
-    img = QImage(rgba.tobytes(), g.shape[1], g.shape[0], 4 * g.shape[1], QImage.Format.Format_RGBA8888)
-    return img.copy()
+def rgba_image(rgba: np.ndarray) -> QImage:
+    """A QImage of an [h, w, 4] uint8 map (copied: the array may go)."""
+    a = np.ascontiguousarray(rgba, np.uint8)
+    return QImage(a.tobytes(), a.shape[1], a.shape[0], 4 * a.shape[1], QImage.Format.Format_RGBA8888).copy()
 
 
 class PhotoView(QGraphicsView):
@@ -52,21 +52,36 @@ class PhotoView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.photo = QGraphicsPixmapItem()
-        self.overlay = QGraphicsPixmapItem()
-        self.overlay.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.overlay = QGraphicsItemGroup()
         self.scene().addItem(self.photo)
         self.scene().addItem(self.overlay)
 
-    def show_photo(self, image: QImage, heat: QImage, area: tuple[float, float, float, float]) -> None:
+    def show_photo(self, image: QImage, evidence: QImage, outline: np.ndarray, points: np.ndarray) -> None:
+        """The photo, and over it the evidence map (stretched over the whole photo), the other
+        picture's outline and the matched points (both as fractions of the photo)."""
         pix = QPixmap.fromImage(image)
         self.photo.setPixmap(pix)
-        left, top, right, bottom = area
-        self.overlay.setPixmap(QPixmap.fromImage(heat))
-        self.overlay.setPos(left * pix.width(), top * pix.height())
-        self.overlay.setScale(1.0)
-        sx = (right - left) * pix.width() / max(heat.width(), 1)
-        sy = (bottom - top) * pix.height() / max(heat.height(), 1)
-        self.overlay.setTransform(self.overlay.transform().fromScale(sx, sy))
+        for item in self.overlay.childItems():
+            self.overlay.removeFromGroup(item)
+            self.scene().removeItem(item)
+        w, h = pix.width(), pix.height()
+        shade = QGraphicsPixmapItem(QPixmap.fromImage(evidence))
+        shade.setTransformationMode(Qt.TransformationMode.FastTransformation)  # blocks stay blocks
+        shade.setTransform(QTransform.fromScale(w / max(evidence.width(), 1), h / max(evidence.height(), 1)))
+        self.overlay.addToGroup(shade)
+        if len(outline):
+            poly = QGraphicsPolygonItem(QPolygonF([QPointF(x * w, y * h) for x, y in outline]))
+            pen = QPen(QColor(40, 120, 255), 0)
+            pen.setWidthF(max(2.0, w / 400))
+            pen.setCosmetic(False)
+            poly.setPen(pen)
+            self.overlay.addToGroup(poly)
+        r = max(2.0, w / 300)
+        for x, y in points[:300]:
+            dot = QGraphicsEllipseItem(x * w - r, y * h - r, 2 * r, 2 * r)
+            dot.setPen(QPen(QColor(255, 255, 255), 0))
+            dot.setBrush(QColor(40, 120, 255))
+            self.overlay.addToGroup(dot)
         self.scene().setSceneRect(QRectF(pix.rect()))
         self.fitInView(self.photo, Qt.AspectRatioMode.KeepAspectRatio)
 
@@ -87,7 +102,8 @@ class CompareWindow(QWidget):
         self.summary = QLabel("Comparing…")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
-        self.show_map = QCheckBox("Show where they match")
+        self.show_map = QCheckBox("Show the evidence (green: the same, red: moved, yellow: added or missing; "
+                                  "blue: the other picture's outline and the matched points)")
         self.show_map.setChecked(True)
         self.show_map.toggled.connect(self._show_map)
         row = QHBoxLayout()
@@ -128,7 +144,7 @@ class CompareWindow(QWidget):
         app, lib = self.session.app, self.session.library
 
         def work() -> tuple[Comparison, QImage, QImage]:
-            result = compare_photos(app.descriptor_for_photos(lib), a, b, min_side=SHOWN_SIDE)
+            result = compare_photos(app.descriptor_for_photos(lib), a, b, min_side=SHOWN_SIDE, library=lib)
             shown = [_for_screen(img) for img in result.images]
             result.images = ()  # shown from here on: the decoded pixels need not stay
             return result, pil_to_qimage(shown[0]), pil_to_qimage(shown[1])
@@ -139,16 +155,15 @@ class CompareWindow(QWidget):
         comparison, img_a, img_b = result
         self.result = comparison
         c = comparison
-        self.views[0].show_photo(img_a, heat_image(c.map_a), c.area_a)
-        self.views[1].show_photo(img_b, heat_image(c.map_b), c.area_b)
+        self.views[0].show_photo(img_a, rgba_image(c.map_a), c.outline_a, c.matches[:, :2])
+        self.views[1].show_photo(img_b, rgba_image(c.map_b), c.outline_b, c.matches[:, 2:])
         self.views[0].overlay.setVisible(self.show_map.isChecked())
         self.views[1].overlay.setVisible(self.show_map.isChecked())
         differs = c.to_dict()["differs"]
         diff = ", ".join(f"{k}: {x} vs {y}" for k, (x, y) in differs.items()) or "same resolution, size, date, format"
         colour = {"identical": "#2a7", "copies": "#2a7", "similar": "#c80", "different": "#c33"}[c.level]
-        whole = " · the whole picture matches (turned, mirrored, resized or framed)" if c.whole_picture else ""
-        self.summary.setText(f"<b style='color:{colour}'>{c.level}</b> — score {c.score:.3f} "
-                             f"(appearance {c.cosine:.3f}){whole} · {diff}")
+        self.summary.setText(f"<b style='color:{colour}'>{c.level}</b> — {html.escape(c.evidence.reason)}"
+                             f"<br>look-alike score {c.score:.3f} · {diff}")
         for caption, facts in zip(self.captions, (c.a, c.b)):
             caption.setText(f"{facts.path}\n{facts.width}×{facts.height}, {facts.size / 1e6:.2f} MB, "
                             f"{facts.format}, {facts.modified}")

@@ -12,6 +12,7 @@ from photosearch.core.pipeline import indexer
 from photosearch.core.vision import imageio
 from photosearch.core.vision.descriptor import DEFAULT, Descriptor
 from photosearch.core.vision.imageio import Need, decode
+from photosearch.core.vision.pixels import load_pixels
 from tests.helpers import save_avif_with_thumbnail
 
 pytest.importorskip("pillow_heif")
@@ -107,11 +108,13 @@ def test_need_sizes():
 def test_indexing_reads_the_thumbnail_and_follows_its_need(tmp_path, convnet_model, app, monkeypatch):
     """load_for_model decodes what indexing_need asks for: the thumbnail while it meets it, the
     primary once the need grows past it (what a new per-photo record would do)."""
-    path = _heic(tmp_path / "p.heic", _quadrants(), thumbnails=(160,))
+    path = _heic(tmp_path / "p.heic", _quadrants(), thumbnails=(320,))
     descriptor = Descriptor(app.embedder(Descriptor.prepare_spec(app.model_spec(convnet_model), DEFAULT,
                                                                  app.dirs.prepared_models)), DEFAULT)
     need = indexer.indexing_need(descriptor)
-    assert need == Need(short=max(descriptor.embedder.spec.preprocess.size, 32)) and need.met_by(160, 120)
+    # the model's views, the glances, and the pixel record (320 px on the long side at least)
+    assert need == Need(short=max(descriptor.embedder.spec.preprocess.size, 32), long=320)
+    assert need.met_by(320, 240) and not need.met_by(160, 120)
     seen = []
     real = indexer.decode
 
@@ -122,7 +125,8 @@ def test_indexing_reads_the_thumbnail_and_follows_its_need(tmp_path, convnet_mod
 
     monkeypatch.setattr(indexer, "decode", spy)
     d = indexer.load_for_model(1, str(path), descriptor)
-    assert d.error is None and (d.width, d.height) == (640, 480) and seen == [(160, 120)]
+    assert d.error is None and (d.width, d.height) == (640, 480) and seen == [(320, 240)]
+    assert d.pixels is not None and load_pixels(d.pixels).width == 320  # the record from the thumbnail
     monkeypatch.setattr(indexer, "indexing_need", lambda desc: need | Need(long=512))
     d = indexer.load_for_model(1, str(path), descriptor)
     assert d.error is None and seen[-1] == (640, 480)

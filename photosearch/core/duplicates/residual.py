@@ -1,0 +1,313 @@
+"""Do two aligned pictures agree, and where they do not, how: the pixel half of verifying a copy.
+
+After alignment.py has put B onto A, both are compared in blocks (16 px, in the frame of the
+coarser of the two, so that a thumbnail is compared at its own size):
+
+- *agree*: the block's local structure is the same (normalised correlation of locally
+  contrast-normalised pixels: blind to recolouring, brightness, contrast and recompression);
+- *moved*: the block's content is in both pictures but displaced relative to the rest. A dense
+  displacement field between the aligned pictures (_flow) is fitted with one affine map (what an
+  edit could still leave: a slightly wrong scale or shift); a block whose own flow departs from
+  it by half a pixel or more, and whose content matches better where its flow points than where
+  the affine map puts it, has moved: a person walking in a burst, parallax between two eyes or two
+  spots, anything that moved between two moments;
+- *changed*: the block's content is not found in the other picture: an overlay, a watermark, a
+  logo, or something that appeared.
+
+An edit adds (overlays, frames) or removes (crops) content, recolours or resamples it; it never
+displaces one part of the picture against another. That difference is what separates an edited
+copy from a burst frame, a stereo pair or another visitor's photo, where a single global number
+(correlation, cosine) cannot.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..vision.pixels import Pixels
+from .alignment import Matrix, compose, invert, scale_of
+
+BLOCK = 16  # at 384 px; a thumbnail is compared in blocks of 8 (block_for)
+MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the flow noise of copies
+MOVE_GAIN = 0.08  # ... and the block matches this much better where its flow points
+AGREE = 0.6  # a block's structure correlates at least this much: the same content
+COARSE_AGREE = 0.8  # ... or its coarser structure this much (heavy recompression)
+TEXTURE = 1.2  # mean absolute high-pass (grey levels) below which a block tells nothing
+
+AGREES, MOVED, CHANGED = 1, 2, 3  # block codes in Residual.blocks (0: not compared)
+
+
+@dataclass
+class Residual:
+    coverage_a: float  # share of A's picture (content box) that B covers
+    coverage_b: float
+    informative: int  # blocks compared
+    agree: float  # shares of the compared blocks
+    moved: float
+    changed: float
+    cluster: int  # blocks in the largest connected group of moved blocks
+    blocks: np.ndarray  # [ny, nx] codes, in the frame below
+    frame_to_a: Matrix  # the frame's pixels -> A's record pixels
+    frame_to_b: Matrix
+    refined: Matrix  # B -> A after the flow's affine correction
+    gain: float  # B's brightness against A's over the overlap (for "recoloured")
+    noise: float  # median absolute difference of the smoothed pixels (for "identical")
+    worst: float  # the largest mean absolute difference of one block: one changed spot is enough
+    block: int = BLOCK  # the blocks' side, in the frame's pixels
+    _far: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
+
+    def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
+        n = max(self.informative, 1)
+        self.agree, self.moved, self.changed = float(agree.sum() / n), float(moved.sum() / n), float(changed.sum() / n)
+        count, labels = cv2.connectedComponents(moved.astype(np.uint8), connectivity=4)
+        self.cluster = int(np.bincount(labels.ravel())[1:].max()) if count > 1 else 0
+        self.blocks = np.zeros(agree.shape, np.uint8)
+        self.blocks[agree], self.blocks[changed], self.blocks[moved] = AGREES, CHANGED, MOVED
+
+    def look_further(self) -> None:
+        """A thing that moved further than the flow follows looks changed; it is found nearby in
+        the other picture, where an overlay's covered content is not. Asked only where the
+        verdict would otherwise be a copy (the search costs what the rest of the check does)."""
+        if self._far is None:
+            return
+        ref, other, changed = self._far
+        self._far = None
+        far = _found_elsewhere(ref, other, changed, self.block)
+        if far.any():
+            self._tally(self.blocks == AGREES, (self.blocks == MOVED) | far, (self.blocks == CHANGED) & ~far)
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return yy, xx
+
+
+def _dense(d: np.ndarray, b: int, h: int, w: int) -> np.ndarray:
+    """A field given per block ([ny, nx]) as a dense one ([h, w]), interpolated between centres."""
+    ny, nx = d.shape
+    up = cv2.resize(d, (nx * b, ny * b), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE))
+
+
+def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """One Lucas-Kanade step per block: the shift of `cur` that best explains `ref`."""
+    mean = 0.5 * (ref + cur)
+    gx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3) * 0.125
+    gy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3) * 0.125
+    err = ref - cur
+    axx, axy, ayy = _means(gx * gx, b, ny, nx), _means(gx * gy, b, ny, nx), _means(gy * gy, b, ny, nx)
+    bx, by = _means(gx * err, b, ny, nx), _means(gy * err, b, ny, nx)
+    det = axx * ayy - axy * axy
+    ok = det > 1e-6
+    safe = np.where(ok, det, 1.0)
+    dx = np.clip(np.where(ok, (ayy * bx - axy * by) / safe, 0.0), -2, 2).astype(np.float32)
+    dy = np.clip(np.where(ok, (axx * by - axy * bx) / safe, 0.0), -2, 2).astype(np.float32)
+    return dx, dy
+
+
+def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """A displacement field f with ref(x) ~ other(x + f(x)), dense ([h, w, 2]) and per block
+    ([ny, nx, 2]): Lucas-Kanade solved per block, two steps at half resolution, then one at full,
+    interpolated between the blocks' centres. It follows what matters here (a few pixels,
+    sub-pixel precise) at a fraction of the cost of a general optical flow (OpenCV's DIS: the
+    same verdicts on the calibration pairs, measured); larger motion is found by look_further."""
+    h, w = ref.shape
+    ny, nx = h // block, w // block
+    fx, fy = np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
+    if ny == 0 or nx == 0:
+        return np.zeros((h, w, 2), np.float32), np.zeros((ny, nx, 2), np.float32)
+    half = block // 2
+    hh, wh = h // 2, w // 2
+    ref_h = cv2.resize(ref, (wh, hh), interpolation=cv2.INTER_AREA)
+    other_h = cv2.resize(other, (wh, hh), interpolation=cv2.INTER_AREA)
+    yy, xx = _grid(hh, wh)
+    for step in range(2):  # the blocks of the half picture are the same blocks, half the size
+        cur = other_h if step == 0 else cv2.remap(other_h, xx + _dense(fx, half, hh, wh), yy + _dense(fy, half, hh, wh),
+                                                  cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        dx, dy = _lk_step(ref_h, cur, half, ny, nx)
+        fx, fy = fx + dx, fy + dy
+    fx, fy = 2 * fx, 2 * fy
+    yy, xx = _grid(h, w)
+    dense_x, dense_y = _dense(fx, block, h, w), _dense(fy, block, h, w)
+    cur = cv2.remap(other, xx + dense_x, yy + dense_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    dx, dy = _lk_step(ref, cur, block, ny, nx)
+    fx, fy = fx + dx, fy + dy
+    return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2)
+
+
+def _lcn(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local contrast normalisation (what survives recolouring, brightness and contrast), and
+    the detail it normalised (how much texture there is to compare)."""
+    f = cv2.GaussianBlur(f, (0, 0), 0.7)
+    d = f - cv2.GaussianBlur(f, (0, 0), 3.0)
+    return d / (np.sqrt(cv2.GaussianBlur(d * d, (0, 0), 3.0)) + 4.0), np.abs(d)
+
+
+def block_for(h: int, w: int) -> int:
+    """Blocks of 16 at the records' 384 px, of 8 for a thumbnail (enough of them to judge)."""
+    return BLOCK if min(h, w) >= 12 * BLOCK else BLOCK // 2
+
+
+def _box_mask(p: Pixels) -> np.ndarray:
+    m = np.zeros(p.grey.shape, np.uint8)
+    left, top, right, bottom = p.box
+    m[top:bottom, left:right] = 1
+    return m
+
+
+def _affine_fit(flow: np.ndarray, cx: np.ndarray, cy: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """[3, 2]: the affine flow field closest to the blocks' flow (reweighted least squares:
+    the moving parts of a burst must not drag it)."""
+    if use.sum() < 6:
+        return np.zeros((3, 2))
+    a = np.stack([cx[use], cy[use], np.ones(int(use.sum()))], 1)
+    target = flow[use]
+    weights = np.ones(len(a))
+    p = np.zeros((3, 2))
+    for _ in range(4):
+        sw = np.sqrt(weights)[:, None]
+        p = np.linalg.lstsq(a * sw, target * sw, rcond=None)[0]
+        weights = 1 / np.maximum(np.linalg.norm(a @ p - target, axis=1), 0.3)
+    return p
+
+
+FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
+_FAR_LIMIT = 96  # changed blocks searched at most (the most textured first)
+
+
+def _found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, block: int) -> np.ndarray:
+    """Changed blocks of `ref` whose content is in `other` a little way off (12 % of the picture
+    at most), and nowhere else near in `ref` itself: a repeated texture (bricks, a fence) found
+    one brick along is no evidence of motion."""
+    out = np.zeros_like(changed)
+    h, w = ref.shape
+    radius = max(8, round(0.12 * max(h, w)))
+    ys, xs = np.nonzero(changed)
+    strength = [float(np.abs(ref[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
+    for k in np.argsort(strength)[::-1][:_FAR_LIMIT]:
+        by, bx = int(ys[k]), int(xs[k])
+        y0, x0 = by * block, bx * block
+        tmpl = ref[y0:y0 + block, x0:x0 + block]
+        top, left = max(0, y0 - radius), max(0, x0 - radius)
+        win = (slice(top, min(h, y0 + block + radius)), slice(left, min(w, x0 + block + radius)))
+        score = cv2.matchTemplate(other[win], tmpl, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (lx, ly) = cv2.minMaxLoc(score)
+        if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
+            continue
+        own = cv2.matchTemplate(ref[win], tmpl, cv2.TM_CCOEFF_NORMED)
+        cy, cx = y0 - top, x0 - left
+        own[max(0, cy - 3):cy + 4, max(0, cx - 3):cx + 4] = -1  # the block itself
+        if float(own.max()) < FAR_MATCH:
+            out[by, bx] = True
+    return out
+
+
+def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
+    """The share of p's picture (content box) that lands inside a picture of `shape` under
+    `onto`: a crop lies wholly inside its original, two different crops only partly."""
+    left, top, right, bottom = p.box
+    step = max(1, min(right - left, bottom - top) // 48)
+    ys, xs = np.mgrid[top:bottom:step, left:right:step]
+    pts = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5, np.ones(xs.size)], 1) @ onto.T
+    h, w = shape
+    return float(((pts[:, 0] >= -0.5) & (pts[:, 0] <= w + 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h + 0.5)).mean())
+
+
+def _means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
+    """Each block's mean (exact: the blocks tile the cropped picture)."""
+    return np.asarray(cv2.resize(np.ascontiguousarray(img[:ny * block, :nx * block]), (nx, ny),
+                                 interpolation=cv2.INTER_AREA), np.float32)
+
+
+def _block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
+    """Each block's normalised correlation of x and y, from block moments (no per-block loop)."""
+    mx, my = _means(x, block, ny, nx), _means(y, block, ny, nx)
+    cov = _means(x * y, block, ny, nx) - mx * my
+    vx = _means(x * x, block, ny, nx) - mx * mx
+    vy = _means(y * y, block, ny, nx) - my * my
+    return np.asarray(cov / (np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0)) + 1e-6), np.float32)
+
+
+def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
+    """Compare A with B put onto it by `m` (B's pixels -> A's)."""
+    swap = scale_of(m) > 1  # B is the coarser picture: compare in its frame
+    ref, other, to_ref = (b, a, invert(m)) if swap else (a, b, m)
+    s = min(scale_of(to_ref), 1.0)
+    src: np.ndarray = other.grey.astype(np.float32)
+    if s < 0.7:  # shrinking the finer picture: smooth it first, or its detail aliases into noise
+        src = np.asarray(cv2.GaussianBlur(src, (0, 0), 0.45 / s))
+    h, w = ref.grey.shape
+    block = block_for(h, w)
+    ny, nx = h // block, w // block
+    warped = cv2.warpAffine(src, to_ref, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(_box_mask(other), to_ref, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    valid = (inside > 0) & (_box_mask(ref) > 0)
+    cov_ref = _coverage(ref, invert(to_ref), other.grey.shape)
+    cov_other = _coverage(other, to_ref, ref.grey.shape)
+
+    base = ref.grey.astype(np.float32)
+    (nr, detail_r), (no, detail_o) = _lcn(base), _lcn(warped)
+    flow, block_flow = _flow(nr, no, block)  # base(x) ~ warped(x + flow(x))
+    yy, xx = _grid(h, w)
+    inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
+    whole_block = _means(inner, block, ny, nx) >= 0.999
+    texture_r, texture_o = _means(detail_r, block, ny, nx), _means(detail_o, block, ny, nx)
+    informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
+    mid_ref = cv2.GaussianBlur(nr, (0, 0), 1.2)
+
+    def ncc_after(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+        moved_other = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return _block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx)
+
+    along_flow = ncc_after(flow[..., 0], flow[..., 1])
+    cy, cx = (np.mgrid[0:ny, 0:nx].astype(np.float64) + 0.5) * block
+    fit = _affine_fit(block_flow, cx, cy, informative & (along_flow >= AGREE)).astype(np.float32)
+    fx = fit[0, 0] * xx + fit[1, 0] * yy + fit[2, 0]
+    fy = fit[0, 1] * xx + fit[1, 1] * yy + fit[2, 1]
+    along_fit = ncc_after(fx, fy)
+    fitted_other = cv2.remap(warped, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # heavy recompression smears the finest structure: a block is changed only if the coarser
+    # structure disagrees too (an overlay or a logo disagrees at every scale)
+    n_fitted = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
+    half_r, half_o = (np.asarray(cv2.resize(cv2.GaussianBlur(x, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
+                                            interpolation=cv2.INTER_AREA)) for x in (nr, n_fitted))
+    coarse = _block_ncc(half_r, half_o, block // 2, ny, nx)
+    centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
+    departure = np.linalg.norm((centres @ fit).reshape(ny, nx, 2) - block_flow, axis=2)
+    # motion is measured where both pictures have detail: a near-flat block (a blurred sky, a
+    # background washed out by recolouring) gives the flow nothing to hold on to
+    moved = (informative & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
+             & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN))
+    agree = informative & ((along_fit >= AGREE) | (coarse >= COARSE_AGREE)) & ~moved
+    changed = informative & ~agree & ~moved
+    # where something was added (an overlay's edges), the flow drags content along: moved blocks
+    # touching changed ones are not counted as motion
+    moved &= ~(cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+
+    # the flow's affine correction folded into the alignment: x in ref -> x + fit(x) in the warped other
+    correction = np.array([[1 + fit[0, 0], fit[1, 0], fit[2, 0]], [fit[0, 1], 1 + fit[1, 1], fit[2, 1]]], np.float64)
+    to_ref_refined = compose(invert(correction), to_ref)
+    refined = invert(to_ref_refined) if swap else to_ref_refined
+    smooth_diff = np.abs(cv2.GaussianBlur(base, (0, 0), 1.0) - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
+    inner_b = inner > 0
+    diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
+    per_block = _means(smooth_diff, block, ny, nx)[whole_block]
+    mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
+    mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
+    gain = (mean_o + 1) / (mean_r + 1)
+    frame_to_a, frame_to_b = (m, np.eye(3)[:2]) if swap else (np.eye(3)[:2], invert(m))
+    r = Residual(
+        coverage_a=cov_other if swap else cov_ref, coverage_b=cov_ref if swap else cov_other,
+        informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
+        blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
+        gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
+        worst=float(per_block.max()) if per_block.size else 255.0, block=block)
+    r._tally(agree, moved, changed)
+    r._far = (nr, n_fitted, changed & (texture_r >= TEXTURE))
+    return r

@@ -1,0 +1,144 @@
+"""Verdicts on pairs of a library's photos: proven in pixels once, then kept with the pair.
+
+Grouping (grouping.py) asks for the verdicts of the pairs it needs (a group's centre with each
+candidate member; the photo kept with each other when it is not the centre); those already
+verified come from `dup_pairs`, the rest are verified here from the photos' pixel records, on
+every core (OpenCV lets go of the GIL), and stored. A photo whose record is missing (indexed
+before records were kept) gets one from `fill`, which decodes it once; a photo that cannot be
+read has no record, and a pair without records is never a copy (nothing proves it).
+
+A pair's verdict is dropped with the pair when either photo gets a new vector (pairs.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ..library.libraries import Library
+from ..vision.pixels import Pixels, load_pixels
+from .alignment import FeatureCache
+from .pairs import score_of
+from .verify import DIFFERENT, Evidence, verify
+
+PixelSource = Callable[[list[int]], dict[int, bytes]]
+Key = tuple[int, int]
+
+
+def key(a: int, b: int) -> Key:
+    return (a, b) if a < b else (b, a)
+
+
+def pixel_records(library: Library, ids: Iterable[int], fill: PixelSource | None = None) -> dict[int, Pixels]:
+    """The photos' pixel records; missing ones from `fill` (then stored, when writable)."""
+    wanted = sorted(set(ids))
+    if not library.catalog.has_table("pictures"):  # an older catalog opened read-only: none kept yet
+        return {}
+    rows = dict(library.catalog.select_in("SELECT photo_id, data FROM pictures WHERE photo_id IN", wanted))
+    lacking = [i for i in wanted if i not in rows]
+    if lacking and fill is not None:
+        found = fill(lacking)
+        if found and not library.catalog.readonly:
+            with library.catalog.transaction() as c:
+                c.executemany("INSERT OR REPLACE INTO pictures VALUES(?, ?)", list(found.items()))
+        rows.update(found)
+    out = {}
+    for pid, blob in rows.items():
+        try:
+            out[int(pid)] = load_pixels(bytes(blob))
+        except ValueError:  # a damaged record proves nothing; the pair stays unproven
+            continue
+    return out
+
+
+class Verifier:
+    """Verdicts for pairs of one library, cached in `dup_pairs` (in memory too for a read-only
+    library, which cannot store them)."""
+
+    def __init__(self, library: Library, fill: PixelSource | None = None, workers: int | None = None):
+        self.library = library
+        self.fill = fill
+        self.workers = workers or os.cpu_count() or 1
+        self._memo: dict[Key, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self.verified = 0  # pairs verified by this verifier (not found stored)
+
+    def __enter__(self) -> Verifier:
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="photosearch-verify")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def stored(self, pairs: Sequence[Key]) -> dict[Key, int]:
+        """Verdicts already known for these pairs."""
+        out = {k: self._memo[k] for k in pairs if k in self._memo}
+        rest = [k for k in pairs if k not in out]
+        by_a: dict[int, list[int]] = {}
+        for a, b in rest:
+            by_a.setdefault(a, []).append(b)
+        if by_a:
+            rows = self.library.catalog.select_in(
+                "SELECT a, b, verdict FROM dup_pairs WHERE verdict IS NOT NULL AND a IN", sorted(by_a))
+            wanted = set(rest)
+            out.update({(a, b): int(v) for a, b, v in rows if (a, b) in wanted})
+        return out
+
+    def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
+        """The verdict of each pair (a, b) with a < b, verifying what is not known yet."""
+        wanted = list(dict.fromkeys(key(a, b) for a, b in pairs))
+        known = self.stored(wanted)
+        todo = [k for k in wanted if k not in known]
+        if todo:
+            found = self._verify(todo)
+            known.update({k: ev.verdict for k, ev in found.items()})
+        return known
+
+    def _verify(self, todo: list[Key]) -> dict[Key, Evidence]:
+        records = pixel_records(self.library, {i for k in todo for i in k}, self.fill)
+        cache = FeatureCache()
+
+        def one(k: Key) -> tuple[Key, Evidence]:
+            a, b = k
+            if a not in records or b not in records:
+                return k, Evidence(DIFFERENT, "no pixels to prove it (a photo could not be read)")
+            return k, verify(records[a], records[b], cache, (a, b))
+
+        if self.workers > 1 and len(todo) > 1:
+            if self._pool is not None:  # inside `with`: one pool for every wave
+                found = dict(self._pool.map(one, todo))
+            else:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="photosearch-verify") as pool:
+                    found = dict(pool.map(one, todo))
+        else:
+            found = dict(map(one, todo))
+        self.verified += len(found)
+        self._memo.update({k: ev.verdict for k, ev in found.items()})
+        # a pair judged without both records is not judged: asked again once they can be read
+        proven = {k: ev for k, ev in found.items() if k[0] in records and k[1] in records}
+        if proven and not self.library.catalog.readonly:
+            self._store(proven)
+        return found
+
+    def _store(self, found: dict[Key, Evidence]) -> None:
+        catalog = self.library.catalog
+        with catalog.transaction() as c:
+            c.executemany("UPDATE dup_pairs SET verdict=?, evidence=? WHERE a=? AND b=?",
+                          [(ev.verdict, ev.summary(), a, b) for (a, b), ev in found.items()])
+        # a pair grouping met that was never a stored neighbour pair (the photo kept against a
+        # member found through the centre): stored now, with its score, so it is not verified again
+        rows = catalog.select_in("SELECT a, b FROM dup_pairs WHERE a IN", sorted({a for a, _ in found}))
+        have = {(int(a), int(b)) for a, b in rows}
+        new = [k for k in found if k not in have]
+        if new:
+            scored = score_of(self.library, new)
+            with catalog.transaction() as c:
+                c.executemany("INSERT OR REPLACE INTO dup_pairs VALUES(?, ?, ?, ?, ?, ?)",
+                              [(a, b, s, cos, found[(a, b)].verdict, found[(a, b)].summary())
+                               for (a, b), (s, cos) in scored.items()])

@@ -1,0 +1,147 @@
+"""A copy is a claim about pixels: edited copies are proven copies; a burst frame, another
+viewpoint and two different crops of one photo never are (whatever a model's features say)."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+from photosearch.core.duplicates.verify import COPY, DIFFERENT, IDENTICAL, SAME_VIEW, verify
+from photosearch.core.vision.glance import content_box
+from photosearch.core.vision.pixels import SIDE, load_pixels, pixels_of
+
+
+def textured(seed: int, size=(480, 360)) -> Image.Image:
+    """A 'photo' with detail at every scale (a verifier needs texture, as real photos have)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    acc = np.zeros((h, w, 3), np.float32)
+    for cells, weight in ((4, 90), (12, 50), (40, 30), (120, 18)):
+        low = rng.normal(0, 1, (cells * h // w + 1, cells + 1, 3)).astype(np.float32)
+        acc += weight * cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC)
+    img = Image.fromarray(np.clip(acc + 128, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x0, y0 = int(rng.integers(0, w - 60)), int(rng.integers(0, h - 60))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        draw.rectangle([x0, y0, x0 + int(rng.integers(15, 60)), y0 + int(rng.integers(15, 60))], fill=colour)
+    return img
+
+
+def jpeg(img: Image.Image, q: int = 90) -> Image.Image:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=q)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def record(img: Image.Image):
+    return load_pixels(pixels_of(img, content_box(img)))
+
+
+def judge(a: Image.Image, b: Image.Image):
+    return verify(record(a), record(b))
+
+
+BASE = textured(1)
+
+
+def _overlay(img: Image.Image) -> Image.Image:
+    out = img.copy()
+    d = ImageDraw.Draw(out)
+    for y in (30, 200):
+        d.text((20, y), "(c) photosearch 2026 all rights reserved", fill=(255, 255, 255))
+    d.rectangle([380, 300, 470, 350], fill=(220, 40, 40))
+    return out
+
+
+def _screenshot(img: Image.Image) -> Image.Image:
+    small = img.resize((300, 225))
+    canvas = Image.new("RGB", (420, 385), (236, 236, 236))
+    ImageDraw.Draw(canvas).rectangle([0, 0, 420, 40], fill=(60, 60, 70))
+    canvas.paste(small, (60, 80))
+    return canvas
+
+
+EDITS = {
+    "resized and recoloured": lambda im: ImageEnhance.Contrast(ImageEnhance.Brightness(
+        im.resize((288, 216))).enhance(1.3)).enhance(0.8),
+    "recompressed hard": lambda im: jpeg(im, 20),
+    "cropped": lambda im: im.crop((40, 30, 440, 330)),
+    "mirrored": ImageOps.mirror,
+    "turned": lambda im: im.transpose(Image.Transpose.ROTATE_90),
+    "framed": lambda im: ImageOps.expand(im, border=40, fill=(20, 90, 200)),
+    "watermarked": _overlay,
+    "screenshotted": _screenshot,
+    "thumbnail": lambda im: im.resize((96, 72), Image.Resampling.BILINEAR),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edited_copies_are_proven_copies(edit):
+    ev = judge(BASE, jpeg(EDITS[edit](BASE)))
+    assert ev.verdict == COPY, (edit, ev.reason, ev.facts)
+    assert ev.reason.startswith("an edited copy")
+
+
+def test_words_say_what_was_done():
+    assert "mirrored" in judge(BASE, jpeg(ImageOps.mirror(BASE))).reason
+    assert "cropped" in judge(BASE, jpeg(EDITS["cropped"](BASE))).reason
+    assert "resized" in judge(BASE, jpeg(BASE.resize((240, 180)))).reason
+
+
+def test_a_re_encode_is_identical_and_a_resize_is_not():
+    assert judge(BASE, jpeg(BASE, 95)).verdict == IDENTICAL
+    assert judge(BASE, jpeg(BASE.resize((400, 300)), 95)).verdict == COPY
+
+
+def _burst(dx: int, dy: int) -> Image.Image:
+    """The same scene a moment later: one thing in it moved by (dx, dy) pixels."""
+    img = BASE.copy()
+    thing = textured(7, (90, 90))
+    img.paste(thing, (200 + dx, 140 + dy))
+    return img
+
+
+@pytest.mark.parametrize("shift", [(4, 2), (12, 0), (40, 25)])
+def test_a_burst_frame_is_another_shot_never_a_copy(shift):
+    ev = judge(jpeg(_burst(0, 0)), jpeg(_burst(*shift)))
+    assert ev.verdict == SAME_VIEW, (shift, ev.reason, ev.facts)
+    assert "another shot of the same scene" in ev.reason
+
+
+def test_another_viewpoint_is_never_a_copy():
+    a = np.asarray(BASE)
+    h, w = a.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + np.float32([[30, 10], [-25, 20], [-10, -30], [20, -15]])
+    other = Image.fromarray(cv2.warpPerspective(a, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                                borderMode=cv2.BORDER_REFLECT))
+    assert judge(BASE, jpeg(other)).verdict < COPY
+
+
+def test_two_different_crops_of_one_photo_are_not_copies_of_each_other():
+    left, right = BASE.crop((0, 0, 288, 360)), BASE.crop((192, 0, 480, 360))
+    ev = judge(jpeg(left), jpeg(right))
+    assert ev.verdict == DIFFERENT and "different parts of one picture" in ev.reason
+    assert judge(BASE, jpeg(left)).verdict == COPY  # each is a crop of the whole: a copy of it
+
+
+def test_unrelated_and_featureless_pictures_prove_nothing():
+    assert judge(BASE, jpeg(textured(2))).verdict == DIFFERENT
+    grey = Image.new("RGB", (480, 360), (128, 128, 128))
+    ev = judge(grey, jpeg(grey))
+    assert ev.verdict == DIFFERENT and "too little detail" in ev.reason
+
+
+def test_pixel_records_are_small_and_refuse_garbage():
+    blob = pixels_of(BASE, content_box(BASE))
+    rec = load_pixels(blob)
+    assert max(rec.grey.shape) == min(SIDE, 480) and len(blob) < 40_000
+    framed = ImageOps.expand(BASE, border=40, fill=(20, 90, 200))
+    left, top, right, bottom = load_pixels(pixels_of(framed, content_box(framed))).box
+    assert left > 0 and top > 0  # the frame is outside the picture
+    for bad in (b"", b"PX1" + bytes(20), blob[:30], b"\x89PNG" + blob[4:]):
+        with pytest.raises(ValueError):
+            load_pixels(bad)
