@@ -96,11 +96,11 @@ def first_screen(home: Path) -> float:
 
 
 def _pool() -> tuple[list[Image.Image], list[Path]]:
-    from photosearch.core.vision.imageio import decode
-    from photosearch.core.vision.pixels import PIXELS_MIN_SIDE
+    from photosearch.core.vision.imageio import Need, decode
+    from photosearch.core.vision.pixels import SIDE
 
     paths = sorted((shared_dir() / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))
-    return [decode(p, min_side=PIXELS_MIN_SIDE).image for p in paths], paths
+    return [decode(p, need=Need(long=SIDE)).image for p in paths], paths
 
 
 def _record(img: Image.Image, k: int) -> bytes:

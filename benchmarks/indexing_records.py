@@ -24,12 +24,13 @@ from photosearch.core.app import App
 from photosearch.core.library.paths import app_dirs
 from photosearch.core.pipeline import indexer
 from photosearch.core.pipeline.indexer import index_library
+from photosearch.core.vision.imageio import Need
 
 
 def rate(app: App, name: str, folder: Path, model: Path, records: bool) -> float:
-    saved = indexer.pixels_of, indexer.PIXELS_MIN_SIDE
+    saved = indexer.pixels_of, indexer.PIXELS_NEED
     if not records:  # as before: no record, and decoded only as large as the model needs
-        indexer.pixels_of, indexer.PIXELS_MIN_SIDE = (lambda img, box=None: None), 0  # type: ignore[assignment]
+        indexer.pixels_of, indexer.PIXELS_NEED = (lambda img, box=None: None), Need()  # type: ignore[assignment]
     try:
         app.libraries.create(name, [str(folder)])
         with app.libraries.open(name, write=True) as lib:
@@ -39,7 +40,7 @@ def rate(app: App, name: str, folder: Path, model: Path, records: bool) -> float
         assert (stored > 0) == records, (stored, records)
         return float(summary.pipeline_rate)
     finally:
-        indexer.pixels_of, indexer.PIXELS_MIN_SIDE = saved
+        indexer.pixels_of, indexer.PIXELS_NEED = saved
 
 
 def main() -> int:

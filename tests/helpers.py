@@ -203,3 +203,54 @@ def save_dng(rgb: np.ndarray, path: Path, orientation: int = 1) -> Path:
     if written != path:
         written.rename(path)
     return path
+
+
+def save_avif_with_thumbnail(img: Image.Image, path: Path, thumb: int = 160, orientation: int = 1) -> Path:
+    """An AVIF whose primary image carries a thumbnail of `thumb` px (long side), as libheif writes
+    them (Pillow writes none): both encoded by Pillow, turned by the same irot/imir, then put in one
+    file, the thumbnail an item with a 'thmb' reference to the primary."""
+    import struct
+
+    from photosearch.core.vision import avif
+
+    def encoded(im: Image.Image) -> tuple[bytes, list[tuple[bytes, bytes, bool]]]:
+        kwargs = {}
+        if orientation != 1:
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            kwargs["exif"] = exif.tobytes()
+        buf = io.BytesIO()
+        im.save(buf, "AVIF", quality=80, **kwargs)
+        data = buf.getvalue()
+        found = avif._items(data)
+        assert found is not None
+        primary, items, _ = found
+        return b"".join(data[o:o + n] for o, n in items[primary].extents), items[primary].props
+
+    small = img.copy()
+    small.thumbnail((thumb, thumb), Image.Resampling.BILINEAR)
+    parts = [encoded(img), encoded(small)]
+    boxes: list[bytes] = []
+    ipma = struct.pack(">I", 2)
+    for item_id, (_, props) in enumerate(parts, 1):
+        marks = []
+        for _, box, essential in props:
+            boxes.append(box)
+            marks.append((0x80 if essential else 0) | len(boxes))
+        ipma += struct.pack(">HB", item_id, len(marks)) + bytes(marks)
+    ftyp = avif._box(b"ftyp", b"avif" + bytes(4) + b"avifmif1miaf")
+    head = (avif._full(b"hdlr", bytes(4) + b"pict" + bytes(12) + b"\0") + avif._full(b"pitm", struct.pack(">H", 1))
+            + avif._full(b"iinf", struct.pack(">H", 2) + b"".join(
+                avif._full(b"infe", struct.pack(">HH", i, 0) + b"av01\0", version=2) for i in (1, 2)))
+            + avif._full(b"iref", avif._box(b"thmb", struct.pack(">HHH", 2, 1, 1))))
+    iprp = avif._box(b"iprp", avif._box(b"ipco", b"".join(boxes)) + avif._full(b"ipma", ipma))
+
+    def meta(start: int) -> bytes:
+        offsets = [start, start + len(parts[0][0])]
+        iloc = avif._full(b"iloc", bytes([0x44, 0]) + struct.pack(">H", 2) + b"".join(
+            struct.pack(">HHHII", i, 0, 1, offsets[i - 1], len(parts[i - 1][0])) for i in (1, 2)))
+        return avif._full(b"meta", head + iloc + iprp)
+
+    start = len(ftyp) + len(meta(0)) + 8
+    path.write_bytes(ftyp + meta(start) + avif._box(b"mdat", parts[0][0] + parts[1][0]))
+    return path

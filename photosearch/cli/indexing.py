@@ -60,7 +60,7 @@ def run(app: App, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_interrupt)
         try:
             summary = index_library(library, descriptor, cancel=cancel, on_progress=TerminalProgress(),
-                                    workers=args.workers)
+                                    workers=args.workers, ahead=app.take_decoded(library))
         finally:
             signal.signal(signal.SIGINT, previous)
     print_summary(library.name, summary, embedder.device)

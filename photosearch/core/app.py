@@ -40,6 +40,7 @@ class App:
         self._lock = threading.Lock()
         self._embedders: dict[tuple[str, ...], Embedder] = {}
         self._descriptors: dict[tuple[str, ...], Descriptor] = {}
+        self._ahead: dict[str, dict[str, Any]] = {}  # library folder -> photos read for its int8 model
 
     def notice(self, text: str) -> None:
         if self.on_notice:
@@ -192,6 +193,8 @@ class App:
             return fp32  # fp32 is fast on a GPU; int8 would only cost quality
         outcome = make_int8(library, fp32, lambda spec: Descriptor(self.embedder(spec), fp32.config, "int8"),
                             report)
+        with self._lock:
+            self._ahead[str(library.folder)] = outcome.decoded
         self.notice(outcome.message)
         library.config.int8 = outcome.record or None
         library.save_config()
@@ -199,6 +202,12 @@ class App:
             return fp32
         spec = outcome.spec or replace(fp32.embedder.spec, runtime_path=library.folder / outcome.record["file"])
         return Descriptor(self.embedder(spec), fp32.config, precision="int8")
+
+    def take_decoded(self, library: Library) -> dict[str, Any]:
+        """The photos read to make the library's int8 model, for the indexing that follows
+        (index_library's `ahead`): each photo is read once. Handed over once."""
+        with self._lock:
+            return self._ahead.pop(str(library.folder), {})
 
     def reindex(self, library: Library, override: str | Path | None = None,
                 config: DescriptorConfig | None = None,

@@ -20,8 +20,8 @@ from ..errors import ImageError
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor
 from ..vision.glance import content_box, glance_match, glance_of
-from ..vision.imageio import Decoded, decode, open_image
-from ..vision.pixels import PIXELS_MIN_SIDE, Pixels, load_pixels, pixels_of
+from ..vision.imageio import Decoded, Need, decode, open_image
+from ..vision.pixels import SIDE, Pixels, load_pixels, pixels_of
 from .levels import level_of
 from .pairs import GLANCE_MATCH, score_of, score_pairs
 from .residual import AGREES, CHANGED, MOVED
@@ -108,7 +108,7 @@ def _stored(library: Library | None, paths: tuple[str, str]) -> tuple[list[int],
 def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0,
                    library: Library | None = None) -> Comparison:
     """`min_side`: decode at least this large (a viewer's size); each photo is decoded once."""
-    decoded = [decode(p, min_side=max(descriptor.min_side, PIXELS_MIN_SIDE, min_side)) for p in (a, b)]
+    decoded = [decode(p, need=Need(short=max(descriptor.min_side, min_side), long=SIDE)) for p in (a, b)]
     fa, fb = PhotoFacts.of(a, decoded[0]), PhotoFacts.of(b, decoded[1])
     images = [d.image for d in decoded]
     stored = _stored(library, (a, b))

@@ -27,9 +27,11 @@ from ..library.catalog import Catalog, Failed, Indexed
 from ..library.libraries import Library
 from ..vision.descriptor import Descriptor, DescriptorConfig
 from ..vision.embedder import Embedder, default_threads
+from ..vision.glance import NEED as GLANCE_NEED
 from ..vision.glance import content_box, glance_of
-from ..vision.imageio import decode, describe_error
-from ..vision.pixels import PIXELS_MIN_SIDE, pixels_of
+from ..vision.imageio import Need, decode, describe_error
+from ..vision.pixels import NEED as PIXELS_NEED
+from ..vision.pixels import pixels_of
 from .scanner import ScanOptions, ScanResult, fingerprint_bytes, scan
 
 TOP_LABELS = 5
@@ -97,6 +99,16 @@ class _Decoded:
     pixels: bytes | None = None
 
 
+def indexing_need(descriptor: Descriptor) -> Need:
+    """The smallest picture of a photo that indexing works from: the one place that says it. Each
+    record indexing keeps of a photo adds its own need: the model's views (and the regions, read
+    from the full-size view's feature map) and the glances. The decoder follows it (JPEG draft, box
+    reduction), and so does the rule for the thumbnail a HEIF or AVIF file carries: taken only
+    when it meets it. A new record made from the decoded photo adds its need here (the pixel
+    record, vision/pixels.py, did)."""
+    return descriptor.need | GLANCE_NEED | PIXELS_NEED
+
+
 def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded:
     """Read, fingerprint, decode and prepare the model inputs of one file (runs in a pool thread)."""
     out = _Decoded(photo_id, path)
@@ -120,7 +132,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
         out.error = "empty file"
         return out
     try:
-        decoded = decode(data, min_side=max(descriptor.min_side, PIXELS_MIN_SIDE), name=path)
+        decoded = decode(data, need=indexing_need(descriptor), name=path, thumbnail=True)
     except Exception as exc:  # any decoder failure is the file's problem, not ours
         out.error = describe_error(exc)
         return out
@@ -205,7 +217,8 @@ def index_library(library: Library, model: Embedder | Descriptor, **kwargs: Any)
     """Bring a library up to date with its folders. Safe to cancel, kill or run out of disk
     at any point: what was committed stays, and the next run does the rest.
 
-    `model` is a Descriptor, or an Embedder (its own average-pooled output is used)."""
+    `model` is a Descriptor, or an Embedder (its own average-pooled output is used). `ahead`:
+    photos already read and prepared for this descriptor, by path (App.take_decoded)."""
     try:
         return _index_library(library, as_descriptor(model), **kwargs)
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -223,6 +236,7 @@ def _index_library(
     workers: int | None = None,
     checkpoint_seconds: float = 30.0,
     now: Callable[[], float] = time.monotonic,
+    ahead: dict[str, _Decoded] | None = None,
 ) -> IndexSummary:
     if not library.writable:
         raise ValueError("index_library needs a library opened for writing")
@@ -245,7 +259,7 @@ def _index_library(
     todo = catalog.pending()
     t0 = now()
     _embed_all(library, index, descriptor, todo, summary, cancel, pause, report,
-               workers or default_threads(), checkpoint_seconds, now)
+               workers or default_threads(), checkpoint_seconds, now, ahead or {})
     summary.pipeline_seconds = now() - t0
 
     _refit(index, catalog, report)
@@ -320,7 +334,7 @@ def _refit(index: VectorIndex, catalog: Catalog, report: Callable[[Progress], No
 def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, todo: list[tuple[int, str]],
                summary: IndexSummary, cancel: threading.Event, pause: threading.Event | None,
                report: Callable[[Progress], None], workers: int, checkpoint_seconds: float,
-               now: Callable[[], float]) -> None:
+               now: Callable[[], float], ahead: dict[str, _Decoded]) -> None:
     if not todo:
         return
     catalog = library.catalog
@@ -373,7 +387,13 @@ def _embed_all(library: Library, index: VectorIndex, descriptor: Descriptor, tod
                 item = next(items, None)
                 if item is None:
                     return
-                pending.append(pool.submit(load_for_model, item[0], item[1], descriptor))
+                known = ahead.pop(item[1], None)  # read already (the int8 model's calibration)
+                if known is not None:
+                    known.id = item[0]
+                    pending.append(Future())
+                    pending[-1].set_result(known)
+                else:
+                    pending.append(pool.submit(load_for_model, item[0], item[1], descriptor))
 
         try:
             top_up()

@@ -9,32 +9,41 @@ photo must agree (mean cosine) and rank the same neighbours (top-10 overlap). Th
 measurements (EfficientNet-Lite0, 200 calibration photos, 300 held-out ImageNet photos, the
 default descriptor): mean cosine 0.993 (lowest 0.968), top-10 overlap 0.91; a broken int8 model
 (wrong scales) falls to a mean cosine near 0.5. We require 0.98 and 0.80.
+
+How many photos: calibrating costs most of the first indexing's wait (the quantizer runs the fp32
+model unoptimised, every tensor measured), and 32 photos gave the int8 model the same agreement
+as 200 (benchmarks/int8_agreement.py: ResNet-50-shaped graph, 300 held-out photos, mean cosine
+0.9996 and top-10 overlap 0.934 from 200, 64, 32 and 16). The check's photos are photos to index:
+read once, their views serve the check and then indexing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ImageError
+from ..fsutil import write_json_atomic
 from ..library.libraries import Library
 from ..models.quantize import calibration_key, is_quantized, quantize
 from ..models.spec import ModelSpec, sha256_file
 from ..vision.descriptor import Descriptor
-from ..vision.imageio import decode
+from ..vision.embedder import default_threads
+from .indexer import load_for_model
 from .scanner import ScanOptions, walk
 
 PRECISIONS = ("auto", "fp32", "int8")
 MIN_MEAN_COSINE = 0.98
 MIN_TOP10_OVERLAP = 0.80
-CALIBRATION_PHOTOS = 200
-CHECK_PHOTOS = 100
+CALIBRATION_PHOTOS = 32
+CHECK_PHOTOS = 32
 MIN_PHOTOS = 40  # fewer than this: too few to calibrate and check (auto stays fp32)
 
 
@@ -56,19 +65,20 @@ class Verification:
                 f"{self.top10_overlap:.2f} (needs {MIN_TOP10_OVERLAP})")
 
 
-def verify(fp32: Descriptor, int8: Descriptor, images: list[Any]) -> Verification:
-    a, b = fp32.describe_images(images), int8.describe_images(images)
+def verify(fp32: Descriptor, int8: Descriptor, views: list[list[np.ndarray]]) -> Verification:
+    """The check, on the model inputs (Descriptor.prepare) of photos held aside from calibration."""
+    a, b = fp32.run(views).vectors, int8.run(views).vectors
     cos = np.sum(a * b, axis=1)
     sa, sb = a @ a.T, b @ b.T
     np.fill_diagonal(sa, -np.inf)
     np.fill_diagonal(sb, -np.inf)
-    k = min(10, len(images) - 1)
+    k = min(10, len(views) - 1)
     if k < 1:
         overlap = 1.0
     else:
         ta, tb = np.argsort(-sa, axis=1)[:, :k], np.argsort(-sb, axis=1)[:, :k]
         overlap = float(np.mean([len(set(x) & set(y)) / k for x, y in zip(ta, tb)]))
-    return Verification(len(images), float(cos.mean()), float(cos.min()), overlap)
+    return Verification(len(views), float(cos.mean()), float(cos.min()), overlap)
 
 
 def sample_photos(library: Library, n: int) -> list[str]:
@@ -96,42 +106,69 @@ class Int8Outcome:
     spec: ModelSpec | None  # the int8 model to use, or None: stay with fp32
     record: dict[str, Any]  # what library.json keeps about it
     message: str  # for the user: what was decided and why
+    # the photos read to make it, by path, decoded as indexing decodes them: indexing takes them
+    # from here instead of reading them again
+    decoded: dict[str, Any] = field(default_factory=dict)
 
 
 def make_int8(library: Library, fp32: Descriptor, make_descriptor: Callable[[ModelSpec], Descriptor],
-              report: Callable[[str], None] = lambda text: None) -> Int8Outcome:
-    """Calibrate an int8 model on the library's photos, check it, and keep it if it passes."""
+              report: Callable[[str], None] = lambda text: None, workers: int | None = None) -> Int8Outcome:
+    """Calibrate an int8 model on the library's photos, check it, and keep it if it passes.
+
+    An int8 model made before from the same model, settings and photos is taken with the verdict
+    of its check (kept beside it): nothing is read or checked again."""
     spec = fp32.embedder.spec
     source = Path(spec.file_for_runtime)
+    paths = sample_photos(library, CALIBRATION_PHOTOS + CHECK_PHOTOS)
+    n_check = max(MIN_PHOTOS // 4, min(CHECK_PHOTOS, len(paths) // 2))
+    key = calibration_key(spec.sha256, repr(fp32.config), paths[n_check:])
+    out = library.folder / f"model-int8-{key[:16]}.onnx"
+    int8_spec = replace(spec, runtime_path=out)
+    made_before = _record_beside(out, key)  # before reading the whole fp32 model to see what it is
+    if made_before is not None:
+        verification = Verification(**made_before["verification"])
+        message = f"{verification.describe()} (the int8 model made before for these photos, not checked again)"
+        return Int8Outcome(int8_spec if verification.passed else None, made_before,
+                           message if verification.passed else f"{message}; fp32 is used")
     if is_quantized(source):
         return Int8Outcome(None, {}, f"model {spec.name} is already quantized; it is used as it is")
-    paths = sample_photos(library, CALIBRATION_PHOTOS + CHECK_PHOTOS)
-    images, used = [], []
-    for path in paths:
-        try:
-            images.append(decode(path, min_side=fp32.min_side).image)
-            used.append(path)
-        except (ImageError, OSError):
-            continue
-    if len(images) < MIN_PHOTOS:
-        return Int8Outcome(None, {}, f"too few photos to calibrate an int8 model ({len(images)}; needs "
-                                     f"{MIN_PHOTOS}): fp32 is used")
-    n_check = max(MIN_PHOTOS // 4, min(CHECK_PHOTOS, len(images) // 3))
-    check, calibration = images[:n_check], images[n_check:]
-    settings = repr(fp32.config)
-    key = calibration_key(spec.sha256, settings, used[n_check:])
-    out = library.folder / f"model-int8-{key[:16]}.onnx"
     started = time.monotonic()
+    report(f"Making a faster int8 model: reading {len(paths)} of your photos")
+    decoded = _decode_all(paths, fp32, workers or default_threads())
+    check = [decoded[p] for p in paths[:n_check] if p in decoded]
+    calibration = [decoded[p] for p in paths[n_check:] if p in decoded]
+    if len(check) + len(calibration) < MIN_PHOTOS:
+        return Int8Outcome(None, {}, f"too few photos to calibrate an int8 model ({len(decoded)}; needs "
+                                     f"{MIN_PHOTOS}): fp32 is used", decoded)
     if not out.exists():
         report(f"Making a faster int8 model: calibrating it on {len(calibration)} of your photos")
-        views = [v for img in calibration for v in fp32.prepare(img)]
-        quantize(source, out, spec.input_name, views)
-    report("Checking the int8 model against the full-precision one")
-    int8_spec = replace(spec, runtime_path=out)
-    verification = verify(fp32, make_descriptor(int8_spec), check)
+        quantize(source, out, spec.input_name, [v for d in calibration for v in d.tensor])
+    report(f"Checking the int8 model against the full-precision one on {len(check)} photos")
+    verification = verify(fp32, make_descriptor(int8_spec), [d.tensor for d in check])
     record = {"key": key, "file": out.name, "sha256": sha256_file(out), "calibrated_on": len(calibration),
               "verification": asdict(verification), "passed": verification.passed,
               "seconds": round(time.monotonic() - started, 1)}
+    write_json_atomic(out.with_suffix(".json"), record)
     if not verification.passed:
-        return Int8Outcome(None, record, f"{verification.describe()}; fp32 is used")
-    return Int8Outcome(int8_spec, record, verification.describe())
+        return Int8Outcome(None, record, f"{verification.describe()}; fp32 is used", decoded)
+    return Int8Outcome(int8_spec, record, verification.describe(), decoded)
+
+
+def _decode_all(paths: list[str], fp32: Descriptor, workers: int) -> dict[str, Any]:
+    """The photos as indexing reads them (the same pool of threads, the same decoding), by path."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photosearch-decode") as pool:
+        loaded = list(pool.map(lambda p: load_for_model(0, p, fp32), paths))
+    return {d.path: d for d in loaded if d.tensor is not None}
+
+
+def _record_beside(model: Path, key: str) -> dict[str, Any] | None:
+    """The record of an int8 model made before, if it is the one on disk now."""
+    try:
+        record = json.loads(model.with_suffix(".json").read_text())
+        if (isinstance(record, dict) and record.get("key") == key and model.is_file()
+                and record.get("sha256") == sha256_file(model)):
+            Verification(**record["verification"])  # a damaged record is made again
+            return record
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    return None

@@ -13,7 +13,9 @@ from ..library.libraries import Library
 from ..vision.descriptor import Descriptor
 from ..vision.glance import content_box, glance_of
 from ..vision.imageio import decode
-from ..vision.pixels import PIXELS_MIN_SIDE, pixels_of
+from ..vision.pixels import NEED as PIXELS_NEED
+from ..vision.pixels import pixels_of
+from .indexer import indexing_need
 
 
 def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], workers: int = 2,
@@ -26,7 +28,7 @@ def fill_regions(library: Library, descriptor: Descriptor, ids: list[int], worke
 
     def load(pid: int) -> tuple[int, list[np.ndarray], bytes] | None:
         try:
-            img = decode(paths[pid], min_side=descriptor.min_side).image
+            img = decode(paths[pid], need=indexing_need(descriptor), thumbnail=True).image  # as indexing does
             return pid, descriptor.prepare(img), glance_of(img)
         except Exception:  # the file's problem: no regions for it, nothing else lost
             return None
@@ -51,7 +53,7 @@ def fill_pixels(library: Library, ids: list[int], workers: int = 2) -> dict[int,
 
     def load(pid: int) -> tuple[int, bytes] | None:
         try:
-            img = decode(paths[pid], min_side=PIXELS_MIN_SIDE).image
+            img = decode(paths[pid], need=PIXELS_NEED, thumbnail=True).image  # as indexing does
             return pid, pixels_of(img, content_box(img))
         except Exception:  # the file's problem: no record for it, nothing else lost
             return None

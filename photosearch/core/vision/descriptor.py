@@ -29,6 +29,7 @@ from ..errors import ModelError
 from ..index.whitening import WhiteningSpec
 from ..models.spec import ModelSpec
 from .embedder import Embedder, Embedding, l2_normalise
+from .imageio import Need
 from .regions import regions_of
 
 POOLINGS = ("avg", "gem", "rmac")
@@ -169,6 +170,16 @@ class Descriptor:
     @property
     def min_side(self) -> int:
         return max(p.min_side for p in self._pres)
+
+    @property
+    def need(self) -> Need:
+        """The smallest picture the model's views are made from (indexer.indexing_need adds the rest):
+        the model's input size on the shorter side. A view is cut from the picture scaled to
+        `min_side` (the centre crop's margin), so a picture this small is enlarged by at most
+        1/crop_fraction (1.14x): measured the same as the full picture (a 320x240 HEIC thumbnail:
+        mean cosine 0.98 to the full decode, copies found as from the full picture; 240x180 falls
+        to 0.96; benchmarks/heif_thumbnails.py)."""
+        return Need(short=max(p.size for p in self._pres))
 
     @property
     def query_rotations(self) -> int:

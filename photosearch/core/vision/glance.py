@@ -17,10 +17,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .imageio import Need
+
 SIDE = 32
 GLANCE_BYTES = 2 * SIDE * SIDE + 4  # two glances, then the content box (left, top, right, bottom / 255)
 _FLAT = 8.0  # a row or column whose colour varies less than this (std, 0-255) is a border
 _MIN_KEEP = 0.3  # a "content box" smaller than this share of a side is a plain photo, not a border
+NEED = Need(short=SIDE)  # what a glance is made from (the content box is found at any size)
 
 
 def content_box(img: Image.Image) -> tuple[int, int, int, int]:

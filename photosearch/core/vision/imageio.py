@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..errors import ImageError
-from . import raw
+from . import avif, raw
 from .exif import facts as exif_facts
 
 Source = str | Path | bytes | BinaryIO  # a path, encoded bytes, or an open file
@@ -62,6 +62,33 @@ def _formats() -> tuple[frozenset[str], dict[str, str]]:
 IMAGE_EXTENSIONS, UNSUPPORTED = _formats()
 
 _SWAPS_AXES = {5, 6, 7, 8}
+
+
+@dataclass(frozen=True)
+class Need:
+    """The smallest picture a use of a photo's pixels works from: its shorter side at least
+    `short` pixels and its longer side at least `long` (0: no need). Decoding may hand back
+    anything that meets it (JPEG draft, a box reduction, an embedded thumbnail)."""
+
+    short: int = 0
+    long: int = 0
+
+    def __or__(self, other: Need) -> Need:
+        return Need(max(self.short, other.short), max(self.long, other.long))
+
+    def met_by(self, width: int, height: int) -> bool:
+        return min(width, height) >= self.short and max(width, height) >= self.long
+
+    def scale(self, width: int, height: int) -> float:
+        """The factor that brings a picture of this size down to the smallest that meets the need."""
+        return max(self.short / max(min(width, height), 1), self.long / max(width, height, 1))
+
+    def reduction(self, width: int, height: int) -> int:
+        """The integer factor a picture can be box-reduced by and still meet the need twice over."""
+        factors = [min(width, height) // (2 * self.short)] if self.short else []
+        if self.long:
+            factors.append(max(width, height) // (2 * self.long))
+        return min(factors) if factors else 1
 
 
 @dataclass
@@ -136,36 +163,50 @@ def open_image(source: Source) -> Image.Image:
     return img
 
 
-def decode(source: Source, min_side: int | None = None, name: str | None = None) -> Decoded:
+def decode(source: Source, min_side: int | None = None, name: str | None = None, *,
+           need: Need | None = None, thumbnail: bool = False) -> Decoded:
     """Decode an image as RGB with its EXIF orientation applied.
 
-    With `min_side`, the decoder may return a reduced image whose shorter side is
-    still at least `min_side` (JPEG draft mode, or a cheap box reduction), which is
-    all a model or a thumbnail needs. `name` (the file's name, when `source` is bytes)
-    tells a camera RAW file, which is read through LibRaw.
+    With `min_side` (or a `need`), the decoder may return a reduced image whose shorter side is
+    still at least `min_side` (JPEG draft mode, or a cheap box reduction), which is all a model or
+    a thumbnail needs. `thumbnail`: a smaller copy of the picture that the file carries (a HEIF or
+    AVIF thumbnail) may be returned instead when it meets the need: for indexing, never for what
+    a person looks at. `name` (the file's name, when `source` is bytes) tells a camera RAW file,
+    which is read through LibRaw.
     """
+    need = need or Need(short=min_side or 0)
     name = name or (str(source) if isinstance(source, (str, Path)) else None)
     if name is not None and raw.is_raw_name(name):
-        return _decode_raw(source, min_side)
+        return _decode_raw(source, need)
     img = open_image(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
+            # HEIF: libheif applies irot/imir to the primary image and to each thumbnail, and
+            # pillow-heif resets the EXIF orientation to 1. AVIF: Pillow gives irot/imir as the
+            # EXIF orientation, and a thumbnail is decoded unturned and turned by it here. Only
+            # thumbnails turned like their primary are taken: both ways give the same picture
             orientation = _orientation(img)
             taken, camera = exif_facts(img)
             w, h = img.size
             if orientation in _SWAPS_AXES:
                 w, h = h, w
-            if min_side and img.format == "JPEG" and min(w, h) > min_side:
-                scale = min_side / min(w, h)
-                img.draft("RGB", (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale))))
+            if need.short or need.long:
+                wanted = _wanted_size(img.size, need)
+                if img.format == "JPEG" and wanted != img.size:
+                    img.draft("RGB", wanted)
+                elif thumbnail and img.format == "HEIF":
+                    # pillow-heif takes the smallest thumbnail at least this big that is a scaled
+                    # copy of the primary (aspect, crop, rotation, mirroring, colour profile)
+                    img.draft(img.mode, wanted)
+                elif thumbnail and img.format == "AVIF":
+                    img = _avif_thumbnail(source, wanted) or img  # avif.py: the same rule
             img.load()
-            if min_side:
-                factor = min(img.size) // (2 * min_side)
-                if factor >= 2:
-                    img = img.reduce(factor)
+            factor = need.reduction(*img.size)
+            if factor >= 2:
+                img = img.reduce(factor)
             img = _to_rgb(img)
             if orientation != 1:
                 img = transpose(img, orientation)
@@ -174,6 +215,33 @@ def decode(source: Source, min_side: int | None = None, name: str | None = None)
     except Exception as exc:
         raise ImageError(_describe(exc)) from exc
     return Decoded(img, w, h, taken, camera)
+
+
+def _avif_thumbnail(source: Source, wanted: tuple[int, int]) -> Image.Image | None:
+    if isinstance(source, (str, Path)):
+        data = read_bytes(source)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        return None
+    coded = avif.thumbnail(data, wanted)
+    if coded is None:
+        return None
+    try:
+        small = Image.open(io.BytesIO(coded))
+        small.load()
+        return small
+    except Exception:  # a thumbnail the decoder refuses: the primary image instead
+        return None
+
+
+def _wanted_size(size: tuple[int, int], need: Need) -> tuple[int, int]:
+    """The smallest size (as stored) that meets the need, never more than the picture itself;
+    a side within half a pixel of the need counts (a thumbnail is rounded to whole pixels)."""
+    scale = need.scale(*size)
+    if scale >= 1:
+        return size
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 _TRANSPOSE = {
@@ -187,7 +255,7 @@ _TRANSPOSE = {
 }
 
 
-def _decode_raw(source: Source, min_side: int | None) -> Decoded:
+def _decode_raw(source: Source, need: Need) -> Decoded:
     if isinstance(source, (str, Path)):
         data = read_bytes(source)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -195,13 +263,13 @@ def _decode_raw(source: Source, min_side: int | None) -> Decoded:
     else:
         data = source.read()
     try:
-        picture = raw.read_raw(data, min_side, MAX_PIXELS)
+        picture = raw.read_raw(data, need.short or None, MAX_PIXELS)
     except ImportError as exc:
         raise ImageError("RAW files need rawpy (LibRaw): pip install rawpy") from exc
     except (ValueError, OSError, MemoryError) as exc:
         raise ImageError(_describe(exc)) from exc
     if picture.jpeg is not None:
-        preview = decode(picture.jpeg, min_side)
+        preview = decode(picture.jpeg, need=need)
         image = preview.image
         # a preview that carries its own EXIF orientation was turned by decode already
         if _orientation(open_image(picture.jpeg)) == 1:
@@ -209,10 +277,9 @@ def _decode_raw(source: Source, min_side: int | None) -> Decoded:
         return Decoded(image, picture.width, picture.height)
     assert picture.pixels is not None
     image = picture.pixels
-    if min_side:
-        factor = min(image.size) // (2 * min_side)
-        if factor >= 2:
-            image = image.reduce(factor)
+    factor = need.reduction(*image.size)
+    if factor >= 2:
+        image = image.reduce(factor)
     return Decoded(image, picture.width, picture.height)
 
 

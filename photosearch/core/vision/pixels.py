@@ -10,6 +10,7 @@ from the colour image). duplicates/verify.py aligns two records and compares the
 Why SIDE = 384: the smallest size at which the real bursts of `../shared/data/photos/scene_pairs`
 (a rubber whale nudged by a few pixels, a rendered stereo pair) still show their motion above the
 noise a re-encode or a resize leaves (docs/duplicates.md has the measurements at 256 and 384).
+A photo decoded smaller (a HEIC's 320 px thumbnail) keeps a record of its own size.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .imageio import Need
+
 SIDE = 384
-# decoding for indexing must give at least this short side, so that a 4:3 photo's record is whole
-PIXELS_MIN_SIDE = SIDE * 3 // 4
+# what a record is made from: SIDE on the long side when the decoded photo has it; down to 320
+# (the thumbnail an iPhone writes into a HEIC, which indexing reads instead of 12 MP: issue 21)
+# the verifier works at the record's own size, a little less sensitive to motion
+NEED = Need(long=320)
 QUALITY = 90  # visually lossless for structure; the verifier's noise floor was measured with it
 _MAGIC = b"PX1"
 _HEADER = struct.Struct("<3sHHHHHH")  # magic, width, height, content box (left, top, right, bottom)

@@ -57,7 +57,7 @@ class IndexWorker(QObject):
             if descriptor.embedder.notice:
                 self.notice.emit(descriptor.embedder.notice)
             summary = index_library(library, descriptor, cancel=self.cancel, pause=self.pause,
-                                    on_progress=self._on_progress)
+                                    on_progress=self._on_progress, ahead=app.take_decoded(library))
         except PhotosearchError as exc:
             self.stopped.set()
             self.failed.emit(JobFailure(exc, str(exc)))

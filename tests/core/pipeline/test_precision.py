@@ -27,7 +27,7 @@ def library(app, tmp_path, convnet_model):
 def _index(app, notices=None, **kwargs):
     with app.libraries.open("lib", write=True) as lib:
         descriptor = app.descriptor_for_indexing(lib, report=(notices.append if notices is not None else print))
-        return index_library(lib, descriptor, **kwargs), lib.config
+        return index_library(lib, descriptor, ahead=app.take_decoded(lib), **kwargs), lib.config
 
 
 def test_auto_on_a_cpu_quantizes_checks_and_records_int8(app, library):
@@ -37,7 +37,8 @@ def test_auto_on_a_cpu_quantizes_checks_and_records_int8(app, library):
     assert summary.precision == "int8" and summary.embedded == 66
     assert config.precision == "auto" and config.precision_used == "int8"
     record = config.int8
-    assert record["passed"] and record["calibrated_on"] >= 40 and record["verification"]["photos"] >= 10
+    assert record["passed"] and record["calibrated_on"] == precision.CALIBRATION_PHOTOS
+    assert record["verification"]["photos"] == precision.CHECK_PHOTOS
     assert any("int8 check passed" in n for n in notices)
     with app.libraries.open("lib") as lib:
         model_file = lib.folder / record["file"]
@@ -152,3 +153,102 @@ def test_an_already_quantized_model_is_left_alone(app, library):
         descriptor = app.descriptor_for_indexing(lib, report=lambda text: None)
         assert descriptor.precision == "fp32" and descriptor.embedder.spec.path == int8_file
         assert lib.config.int8 is None  # nothing was made: the model is used as it is
+
+
+def _counting_decodes(monkeypatch):
+    from photosearch.core.pipeline import indexer
+
+    counts = {}
+    real = indexer.decode
+
+    def counting(source, *args, name=None, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return real(source, *args, name=name, **kwargs)
+
+    monkeypatch.setattr(indexer, "decode", counting)
+    return counts
+
+
+def test_the_first_int8_indexing_reads_each_photo_once(app, library, monkeypatch):
+    counts = _counting_decodes(monkeypatch)
+    with app.libraries.open("lib", write=True) as lib:
+        descriptor = app.descriptor_for_indexing(lib, report=lambda text: None)
+        assert descriptor.precision == "int8" and counts  # the sample was read to make it
+        summary = index_library(lib, descriptor, ahead=app.take_decoded(lib))
+    assert summary.embedded == 66 and summary.precision == "int8"
+    assert len(counts) == 66 and set(counts.values()) == {1}
+    with app.libraries.open("lib") as lib:  # the photos read for the int8 model were stored as read
+        searcher = Searcher(lib, app.descriptor_for(lib))
+        hit = searcher.by_images([library / "2019" / "p03.jpg"], k=1)[0]
+        assert hit.path == str(library / "2019" / "p03.jpg") and hit.score > 0.99
+        assert app.take_decoded(lib) == {}  # handed over once
+
+
+def test_a_reindex_reusing_the_int8_model_reads_and_checks_nothing_more(app, library, monkeypatch):
+    _, first = _index(app)
+    checks = []
+    real_verify = precision.verify
+    monkeypatch.setattr(precision, "verify", lambda *a, **k: checks.append(1) or real_verify(*a, **k))
+    counts = _counting_decodes(monkeypatch)
+    notices = []
+    app.on_notice = notices.append
+    with app.libraries.open("lib", write=True) as lib:
+        descriptor = app.reindex(lib, report=lambda text: None)
+        assert descriptor.precision == "int8" and counts == {} and checks == []
+        summary = index_library(lib, descriptor, ahead=app.take_decoded(lib))
+        assert summary.embedded == 66 and set(counts.values()) == {1}  # indexing reads each photo once
+        assert lib.config.int8 == first.int8  # the same model, and its check as it was made
+    assert any("not checked again" in n for n in notices)
+
+
+def test_an_int8_model_that_changed_on_disk_is_checked_again(app, library, monkeypatch):
+    _, first = _index(app)
+    with app.libraries.open("lib") as lib:
+        model_file = lib.folder / first.int8["file"]
+    model_file.write_bytes(model_file.read_bytes() + b"\0")  # not the file that was checked
+    checks = []
+    real_verify = precision.verify
+    monkeypatch.setattr(precision, "verify", lambda *a, **k: checks.append(1) or real_verify(*a, **k))
+    with app.libraries.open("lib", write=True) as lib:
+        app.reindex(lib, report=lambda text: None)
+    assert checks == [1]
+
+
+def test_quantizing_logs_nothing_and_leaves_the_application_logging_alone(tmp_path, convnet_model):
+    import logging
+
+    root = logging.getLogger()
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record)
+
+    kept = Keep(level=logging.DEBUG)
+    for handlers in ([], [kept]):  # an application with no logging set up, and one with its handler
+        seen.clear()
+        saved = root.handlers[:]
+        root.handlers[:] = handlers
+        try:
+            views = [np.random.default_rng(i).normal(size=(3, 64, 64)).astype(np.float32) for i in range(4)]
+            quantize_module.quantize(convnet_model, tmp_path / "int8.onnx", "input", views)
+            assert root.handlers == handlers and root.filters == []
+            assert not any("onnxruntime" in r.pathname for r in seen)
+            logging.getLogger("photosearch.test").warning("the application's own line")
+            assert [r.getMessage() for r in seen] == (["the application's own line"] if handlers else [])
+        finally:
+            root.handlers[:] = saved
+
+
+def test_the_command_line_prints_no_third_party_log_line(isolated_home, tmp_path, convnet_model):
+    from tests.test_cli import run
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for i in range(45):
+        save_jpeg(make_photo(i, (160, 120)), folder / f"p{i:02d}.jpg")
+    run("library", "create", "lib", folder, "--model", convnet_model, "--precision", "int8", home=isolated_home)
+    err = run("index", home=isolated_home).stderr
+    assert "Calibrating" in err or "calibrating" in err  # the int8 model was made in this run
+    assert "WARNING" not in err and "Please consider" not in err and "onnxruntime" not in err.lower()
+    assert "[W:" not in err and "[E:" not in err  # ONNX Runtime's own log format
