@@ -191,8 +191,14 @@ class App:
             return fp32
         if setting == "auto" and fp32.embedder.device == "cuda":
             return fp32  # fp32 is fast on a GPU; int8 would only cost quality
-        outcome = make_int8(library, fp32, lambda spec: Descriptor(self.embedder(spec), fp32.config, "int8"),
-                            report)
+        try:
+            outcome = make_int8(library, fp32, lambda spec: Descriptor(self.embedder(spec), fp32.config, "int8"),
+                                report)
+        except Exception as exc:  # noqa: BLE001 - our bug or ONNX Runtime's: indexing goes on at fp32
+            # a re-index has forgotten the vectors already: stopping here would leave the library
+            # empty until the next run, for a faster model it can do without
+            self.notice(f"could not make the int8 model ({type(exc).__name__}: {exc}); indexing at fp32")
+            return fp32
         with self._lock:
             self._ahead[str(library.folder)] = outcome.decoded
         self.notice(outcome.message)

@@ -252,3 +252,23 @@ def test_the_command_line_prints_no_third_party_log_line(isolated_home, tmp_path
     assert "Calibrating" in err or "calibrating" in err  # the int8 model was made in this run
     assert "WARNING" not in err and "Please consider" not in err and "onnxruntime" not in err.lower()
     assert "[W:" not in err and "[E:" not in err  # ONNX Runtime's own log format
+
+
+def test_a_reindex_whose_int8_model_cannot_be_made_indexes_at_fp32(app, library, monkeypatch):
+    """The re-index has forgotten the vectors before the int8 model is made: a failure there
+    (a bug of ours or of ONNX Runtime's) must not leave the library empty."""
+    _index(app)
+    notices = []
+    app.on_notice = notices.append
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("quantizer crashed")
+
+    monkeypatch.setattr(precision, "make_int8", broken)
+    with app.libraries.open("lib", write=True) as lib:
+        lib.config.int8 = None  # nothing to reuse: the model must be made again
+        descriptor = app.reindex(lib, report=lambda text: None)
+        assert descriptor.precision == "fp32"
+        summary = index_library(lib, descriptor)
+        assert summary.embedded == 66 and lib.catalog.counts()["indexed"] == 66
+    assert any("could not make the int8 model" in n and "quantizer crashed" in n for n in notices)
