@@ -102,8 +102,10 @@ class Verifier:
             found = dict(map(one, todo))
         self.verified += len(found)
         self._memo.update({k: ev.verdict for k, ev in found.items()})
-        if not self.library.catalog.readonly:
-            self._store(found)
+        # a pair judged without both records is not judged: asked again once they can be read
+        proven = {k: ev for k, ev in found.items() if k[0] in records and k[1] in records}
+        if proven and not self.library.catalog.readonly:
+            self._store(proven)
         return found
 
     def _store(self, found: dict[Key, Evidence]) -> None:

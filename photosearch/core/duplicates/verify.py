@@ -32,6 +32,9 @@ from .residual import Residual, compare_aligned
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
 
+QUICK_REJECT = 0.45  # the quick look's correlation below which no copy or burst was ever seen (<= 0.81)
+FLAT = 3.0  # grey levels of spread below which a picture is blank (a page, a sky, a black frame)
+TOO_FLAT = "too little detail in the pictures to prove they are the same"
 MIN_BLOCKS = 8  # fewer textured blocks than this prove nothing (a blank page, a clear sky)
 COPY_COVERAGE = 0.85  # the smaller picture lies (almost) wholly inside the other
 COPY_AGREE = 0.6
@@ -102,9 +105,13 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     ev = Evidence(DIFFERENT, "", al, r, facts)
     inside = max(r.coverage_a, r.coverage_b)
     if r.informative < MIN_BLOCKS:
-        ev.reason = "too little detail in the pictures to prove they are the same"
+        ev.reason = TOO_FLAT
         return ev
     moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
+    if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
+        r.look_further()  # would be a copy: is what looks changed something that moved far?
+        moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
+        facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster))
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
@@ -131,8 +138,17 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
 def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> Evidence:
     """The verdict on two pixel records, with its evidence (the best of a few alignments)."""
     best: Evidence | None = None
-    for al in align(a, b, cache, keys):
+    found = align(a, b, cache, keys)
+    for al in found:
+        if al.quick < max(QUICK_REJECT, found[0].quick - 0.2):
+            continue  # coarsely the aligned pictures disagree, or far less than the best way: not worth a close look
         ev = judge(a, b, al, compare_aligned(a, b, al.matrix))
         if best is None or (ev.verdict, ev.facts["agree"]) > (best.verdict, best.facts["agree"]):
             best = ev
-    return best or Evidence(DIFFERENT, "different pictures: nothing in one is found in the other")
+        if best.verdict >= COPY:
+            break
+    if best is not None:
+        return best
+    if min(float(a.grey.std()), float(b.grey.std())) < FLAT:
+        return Evidence(DIFFERENT, TOO_FLAT)
+    return Evidence(DIFFERENT, "different pictures: no alignment of one onto the other explains them")

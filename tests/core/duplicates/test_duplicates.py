@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -274,3 +275,81 @@ def test_turned_and_thumbnail_copies_are_copies_and_old_records_get_glances(isol
         assert any(os.path.basename(c.path) == "turned.jpg" for g in again for c in g.members)
         filled = lib.catalog.conn.execute("SELECT COUNT(*) FROM regions WHERE length(data) = ?", (FULL_BYTES,))
         assert 0 < filled.fetchone()[0] < 29  # only the photos met on the way were decoded
+
+
+def test_a_re_embedded_photo_keeps_the_pairs_found_from_its_partners_side(isolated_home, planted, monkeypatch):
+    """Issue 19 item 9: a photo with a new vector loses its pairs; those its own neighbourhood
+    does not find again (found from the partner's side only) are scored again, not lost."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates import pairs as pairs_mod
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.core.library.records import Indexed
+
+    folder, originals = planted
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        pairs_mod.update_pairs(lib)
+        x = lib.catalog.photo_by_path(str(folder / originals[0].name)).id
+        c = lib.catalog.photo_by_path(str(folder / "trip" / f"small-{originals[0].stem}.jpg")).id
+        key = (min(x, c), max(x, c))
+        assert lib.catalog.conn.execute("SELECT 1 FROM dup_pairs WHERE a=? AND b=?", key).fetchone()
+        _, vec = lib.catalog.vectors([x])
+        blob = pairs_mod.regions(lib, [x])[x]
+        lib.catalog.store([Indexed(x, 1, 1, "fp-x", 10, 10, vec[0], None, blob)], [])  # x gets a (new) vector
+        lib.index.catch_up(lib.catalog)
+        real = lib.index.neighbours
+
+        def without_c(vecs, k, ef):  # x's own neighbourhood no longer lists c
+            near = real(vecs, k, ef)
+            return np.where(near == c, -1, near)
+
+        monkeypatch.setattr(lib.index, "neighbours", without_c)
+        assert pairs_mod.update_pairs(lib) == 1
+        assert lib.catalog.conn.execute("SELECT 1 FROM dup_pairs WHERE a=? AND b=?", key).fetchone()
+
+
+def test_every_member_is_proven_against_the_photo_kept(isolated_home, planted):
+    """When the rules keep another photo than the group's centre (pictures within 3 % are the
+    same size, and the bigger file wins), every other member is verified against the one kept."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.library.paths import app_dirs
+
+    folder, originals = planted
+    img = Image.open(originals[7]).convert("RGB")
+    img.resize((img.width * 99 // 100, img.height * 99 // 100)).save(folder / "trip" / "fine.png")
+    img.resize((img.width // 3, img.height // 3)).save(folder / "trip" / "thumb.jpg", quality=80)
+    run("index", home=isolated_home)
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        groups = find_duplicates(lib, "copies", rules=("resolution", "size", "path"),
+                                 fill_pixels=app.pixel_source(lib))
+        g = next(g for g in groups if any(os.path.basename(c.path) == "fine.png" for c in g.members))
+        assert os.path.basename(g.keep.path) == "fine.png"  # same size as the original, bigger file
+        for other, _ in g.others:
+            a, b = sorted((g.keep.id, other.id))
+            verdict = lib.catalog.conn.execute("SELECT verdict FROM dup_pairs WHERE a=? AND b=?", (a, b)).fetchone()
+            assert verdict is not None and verdict[0] >= 2, os.path.basename(other.path)
+            assert g.evidence[other.id].startswith("an edited copy")
+        assert {os.path.basename(c.path) for c, _ in g.others} == {originals[7].name, "thumb.jpg"}
+
+
+def test_a_library_indexed_before_pixel_records_is_completed_on_the_way(isolated_home, planted):
+    """Without pixel records nothing is proven (no copies claimed); the photos grouping meets are
+    decoded once, their records stored, and then their copies are proven."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.library.paths import app_dirs
+
+    folder, originals = planted
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        with lib.catalog.transaction() as c:  # as a library from before schema 7
+            c.execute("DELETE FROM pictures")
+            c.execute("UPDATE dup_pairs SET verdict = NULL, evidence = NULL")
+        assert find_duplicates(lib, "copies") == []  # nothing to prove copies with
+        assert lib.catalog.conn.execute("SELECT COUNT(*) FROM dup_pairs WHERE verdict IS NOT NULL").fetchone()[0] == 0
+        groups = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+        assert len(groups) == 3
+        stored = lib.catalog.conn.execute("SELECT COUNT(*) FROM pictures").fetchone()[0]
+        assert 6 <= stored < 27  # the photos met, not the whole library
