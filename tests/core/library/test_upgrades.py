@@ -32,6 +32,9 @@ def _make_v1(folder):
         CREATE INDEX photos_status ON photos(status);
         CREATE INDEX photos_size ON photos(size);
         DROP INDEX IF EXISTS tombstones_seq;
+        -- tables later schemas added (a migration that alters one expects it as its schema had it)
+        DROP TABLE IF EXISTS companions; DROP TABLE IF EXISTS decisions; DROP TABLE IF EXISTS actions;
+        DROP TABLE IF EXISTS regions; DROP TABLE IF EXISTS dup_pairs; DROP TABLE IF EXISTS pictures;
         UPDATE meta SET value='1' WHERE key='schema';
         COMMIT;""")
     db.close()
