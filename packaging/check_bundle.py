@@ -30,7 +30,7 @@ from typing import Any
 PHOTOS = 48  # above the 40 that an int8 calibration needs
 # edited copies of two of the photos, in the same folder: (photo, copy's name). The first is the
 # whole picture mirrored and made smaller (found by comparing whole pictures in each orientation),
-# the second a crop of it, smaller (found by matching points: ORB, RANSAC, then optical flow)
+# the second a crop of it, smaller (found by matching points: ORB and a RANSAC fit)
 MIRRORED, CROPPED = (11, "photo_11 mirrored.jpg"), (23, "photo_23 cropped.jpg")
 
 
