@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from photosearch.core.duplicates.grouping import Pair, star_groups
-from photosearch.core.duplicates.pairs import FLOOR
 from photosearch.core.duplicates.keep import Candidate, choose, parse_rules
+from photosearch.core.duplicates.pairs import FLOOR
 from photosearch.core.errors import PhotosearchError
 from tests.test_cli import run
 
