@@ -94,6 +94,9 @@ def fail(step: str, proc: subprocess.CompletedProcess[str] | None = None, why: s
 
 def main() -> None:
     bundle = Path(sys.argv[1]).resolve()
+    dangling = [str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]
+    if dangling:
+        fail("the bundle's links", why=f": pointing at files left out of it: {dangling}")
     with tempfile.TemporaryDirectory(prefix="photosearch-check-") as tmp:
         work = Path(tmp)
         installed = work / "opt" / "photosearch"
