@@ -50,7 +50,7 @@ class Alignment:
 
 def _orb() -> cv2.ORB:
     # small patches: records are 384 px at most, thumbnails far less
-    return cv2.ORB.create(nfeatures=500, scaleFactor=1.3, nlevels=5, edgeThreshold=12, patchSize=19,
+    return cv2.ORB.create(nfeatures=300, scaleFactor=1.3, nlevels=5, edgeThreshold=12, patchSize=19,
                           fastThreshold=10)
 
 
@@ -78,20 +78,17 @@ def scale_of(m: Matrix) -> float:
     return float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
 
 
-def oriented(grey: np.ndarray, k: int) -> tuple[np.ndarray, Matrix]:
-    """The picture turned k % 4 quarter turns (mirrored first when k >= 4), and the map from
-    the turned picture's pixels back to the original's."""
-    h, w = grey.shape
-    out = grey[:, ::-1] if k >= 4 else grey
+def orientation(w: int, h: int, k: int) -> tuple[Matrix, tuple[int, int]]:
+    """For a w x h picture turned k % 4 quarter turns (mirrored first when k >= 4): the map from
+    the turned picture's pixels back to the original's, and the turned picture's (w, h)."""
     m = np.array([[-1.0, 0, w - 1], [0, 1, 0]]) if k >= 4 else np.array([[1.0, 0, 0], [0, 1, 0]])
     for _ in range(k % 4):
-        width = out.shape[1]
-        out = np.rot90(out)  # new (x, y) is old (width - 1 - y, x)
-        m = compose(m, np.array([[0.0, -1, width - 1], [1, 0, 0]]))
-    return np.ascontiguousarray(out), m
+        m = compose(m, np.array([[0.0, -1, w - 1], [1, 0, 0]]))  # as np.rot90: new (x, y) is old (w - 1 - y, x)
+        w, h = h, w
+    return m, (w, h)
 
 
-def _box_of(p: Pixels, m_back: Matrix, shape: tuple[int, int]) -> tuple[float, float, float, float]:
+def _box_of(p: Pixels, m_back: Matrix) -> tuple[float, float, float, float]:
     """The content box of `p` in a turned picture's pixels (m_back: turned -> original)."""
     left, top, right, bottom = p.box
     fwd = invert(m_back)
@@ -101,51 +98,78 @@ def _box_of(p: Pixels, m_back: Matrix, shape: tuple[int, int]) -> tuple[float, f
     return x0, y0, x1 + 1, y1 + 1
 
 
-def _normalised(grey: np.ndarray) -> np.ndarray:
-    x = grey.astype(np.float32)
+def _glance(p: Pixels, side: int = 24) -> np.ndarray:
+    """The picture inside its content box at side x side, zero-mean and unit-norm."""
+    left, top, right, bottom = p.box
+    x = cv2.resize(p.grey[top:bottom, left:right], (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
     x -= x.mean()
     n = float(np.linalg.norm(x))
     return x / n if n > 1e-3 else x * 0
 
 
+def _turned(g: np.ndarray, k: int) -> np.ndarray:
+    """A square glance as the turned picture's glance (the same turns as `orientation`)."""
+    return np.rot90(g[:, ::-1] if k >= 4 else g, k % 4)
+
+
+class _Quick:
+    """The quick look at alignments of B onto A: A's box at _QUICK_SIDE made once."""
+
+    def __init__(self, a: Pixels, b: Pixels):
+        left, top, right, bottom = a.box
+        self.f = _QUICK_SIDE / max(right - left, bottom - top)
+        self.w, self.h = max(2, round((right - left) * self.f)), max(2, round((bottom - top) * self.f))
+        self.to_small = np.array([[self.f, 0, -left * self.f], [0, self.f, -top * self.f]])
+        self.ref = cv2.resize(a.grey[top:bottom, left:right], (self.w, self.h),
+                              interpolation=cv2.INTER_AREA).astype(np.float32)
+        self.b = b.grey
+        self._smoothed: dict[float, np.ndarray] = {}
+
+    def score(self, m: Matrix) -> float:
+        """Correlation of A's box with B warped onto it: high only when the alignment is right
+        (and the pictures alike)."""
+        s = scale_of(m) * self.f
+        src = self.b
+        if s < 0.5:  # shrinking B: smooth it first, as INTER_AREA would
+            sigma = round(0.5 / s, 1)
+            if sigma not in self._smoothed:
+                self._smoothed[sigma] = cv2.GaussianBlur(self.b, (0, 0), sigma)
+            src = self._smoothed[sigma]
+        onto = compose(self.to_small, m)
+        warped = cv2.warpAffine(src, onto, (self.w, self.h), flags=cv2.INTER_LINEAR, borderValue=0)
+        inside = cv2.warpAffine(np.ones_like(src), onto, (self.w, self.h), flags=cv2.INTER_NEAREST,
+                                borderValue=0) > 0
+        if inside.mean() < 0.2:
+            return 0.0
+        x, y = self.ref[inside], warped[inside].astype(np.float32)
+        x, y = x - x.mean(), y - y.mean()
+        den = float(np.sqrt((x * x).sum() * (y * y).sum()))
+        return float((x * y).sum() / den) if den > 1e-3 else 0.0
+
+
 def quick_score(a: Pixels, b: Pixels, m: Matrix) -> float:
-    """Correlation of A's box with B warped onto it, both at _QUICK_SIDE: high only when the
-    alignment is right (and the pictures alike)."""
-    left, top, right, bottom = a.box
-    f = _QUICK_SIDE / max(right - left, bottom - top)
-    w, h = max(2, round((right - left) * f)), max(2, round((bottom - top) * f))
-    to_small = np.array([[f, 0, -left * f], [0, f, -top * f]])
-    ref = cv2.resize(a.grey[top:bottom, left:right], (w, h), interpolation=cv2.INTER_AREA)
-    src = b.grey
-    s = scale_of(m) * f
-    if s < 0.5:  # shrinking B: smooth it first, as INTER_AREA would
-        src = cv2.GaussianBlur(src, (0, 0), 0.5 / s)
-    warped = cv2.warpAffine(src, compose(to_small, m), (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    inside = cv2.warpAffine(np.ones_like(src), compose(to_small, m), (w, h), flags=cv2.INTER_NEAREST,
-                            borderValue=0) > 0
-    if inside.mean() < 0.2:
-        return 0.0
-    x, y = ref[inside].astype(np.float32), warped[inside].astype(np.float32)
-    x, y = x - x.mean(), y - y.mean()
-    den = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum() / den) if den > 1e-3 else 0.0
+    return _Quick(a, b).score(m)
 
 
-def whole_alignments(a: Pixels, b: Pixels) -> list[Alignment]:
-    """B's content box onto A's, in each orientation whose shape fits."""
-    out = []
+def whole_alignments(a: Pixels, b: Pixels, tries: int = 2) -> list[Alignment]:
+    """B's content box onto A's, in the orientations whose shape fits, the `tries` most alike
+    at a glance (24 x 24) looked at more closely."""
     la, ta, ra, ba = a.box
+    ga, gb = _glance(a), _glance(b)
+    fits = []
     for k in range(8):
-        turned, back = oriented(b.grey, k)
-        lb, tb, rb, bb = _box_of(b, back, turned.shape)
+        back, _ = orientation(b.width, b.height, k)
+        lb, tb, rb, bb = _box_of(b, back)
         sx, sy = (ra - la) / max(rb - lb, 1.0), (ba - ta) / max(bb - tb, 1.0)
         if max(sx, sy) / min(sx, sy) > _ASPECT:
             continue
         s = float(np.sqrt(sx * sy))  # one scale: an edit keeps the picture's shape
         cx_a, cy_a, cx_b, cy_b = (la + ra) / 2, (ta + ba) / 2, (lb + rb) / 2, (tb + bb) / 2
         onto = np.array([[s, 0, cx_a - s * cx_b], [0, s, cy_a - s * cy_b]])
-        m = compose(onto, invert(back))
-        out.append(Alignment(m, "whole", turns=k % 4, mirrored=k >= 4, quick=quick_score(a, b, m)))
+        fits.append((float((ga * _turned(gb, k)).sum()), k, compose(onto, invert(back))))
+    quick = _Quick(a, b)
+    out = [Alignment(m, "whole", turns=k % 4, mirrored=k >= 4, quick=quick.score(m))
+           for _, k, m in sorted(fits, key=lambda x: -x[0])[:tries]]
     return sorted(out, key=lambda x: -x.quick)
 
 

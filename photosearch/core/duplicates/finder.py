@@ -4,6 +4,7 @@ are never in a group (only searchable photos' pairs are used)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from .decisions import decided_pairs, kept_fingerprints
 from .grouping import Accepts, star_groups
 from .keep import DEFAULT_RULES, Candidate, choose, preference
 from .levels import CANDIDATE, LEVELS, required
-from .pairs import RegionSource, score_of, stored_pairs, update_pairs
+from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
 
 
@@ -44,15 +45,24 @@ class DuplicateGroup:
         return [self.keep, *(c for c, _ in self.others), *self.protected]
 
 
+IMPOSSIBLE = 99  # a verdict no pair reaches
+
+
 def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, str | None]]) -> Accepts:
     """Does each pair reach the level? (levels.py says what each level asks.)"""
 
     def need(a: int, b: int) -> int | None:
         (ca, fa), (cb, fb) = info[a], info[b]
+        if level == "identical" and (ca.width, ca.height) != (cb.width, cb.height) and fa != fb:
+            return IMPOSSIBLE  # the same pixels have the same size: no need to look
         return required(level, (ca.taken, cb.taken), (ca.camera, cb.camera), bool(fa and fa == fb))
 
     def accepts(pairs: list[tuple[int, int]]) -> list[bool]:
         needs = [need(a, b) for a, b in pairs]
+        if IMPOSSIBLE in needs:
+            out = accepts([p for p, n in zip(pairs, needs) if n != IMPOSSIBLE])
+            it = iter(out)
+            return [False if n == IMPOSSIBLE else next(it) for n in needs]
         verdict = verifier.verdicts([key(a, b) for (a, b), n in zip(pairs, needs) if n is not None])
         return [n is None or verdict.get(key(a, b), 0) >= n for (a, b), n in zip(pairs, needs)]
 
@@ -95,7 +105,13 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     if decided:
         fps = {i: fp for i, (_, fp) in info.items()}
         pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
-    accepts = level_test(level, Verifier(library, fill_pixels), info)
+    with Verifier(library, fill_pixels) as verifier:
+        return _groups(library, level, pairs, info, level_test(level, verifier, info), rules, reference, prefer)
+
+
+def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
+            accepts: Accepts, rules: Sequence[str], reference: Sequence[str],
+            prefer: Sequence[str]) -> list[DuplicateGroup]:
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
     for g in star_groups(pairs, order, accepts):
@@ -109,8 +125,11 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
             stay = {c.id for c, good in zip(rest, ok) if good}
             others = [c for c in others if c.id in stay]
             protected = [c for c in protected if c.id in stay]
-            scores = {k[0] if k[1] == keep.id else k[1]: s
-                      for k, (s, _) in score_of(library, [key(keep.id, c.id) for c in rest if c.id in stay]).items()}
+            scores = {}
+        unscored = [c.id for c in others if c.id not in scores]
+        if unscored:  # members proven through the second hop, or against another photo kept
+            scores.update({k[0] if k[1] == keep.id else k[1]: s
+                           for k, (s, _) in score_of(library, [key(keep.id, i) for i in unscored]).items()})
         if not others:
             continue  # everything is protected or kept: nothing to review
         out.append(DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
@@ -121,8 +140,6 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
 
 def _evidence(library: Library, keep: int, others: list[int]) -> dict[int, str]:
     """Why each member is in its group, as verified (pairs proven by bytes or capture time have none)."""
-    import json
-
     out = {}
     for other in others:
         a, b = key(keep, other)
@@ -130,7 +147,7 @@ def _evidence(library: Library, keep: int, others: list[int]) -> dict[int, str]:
         if row and row[0]:
             try:
                 out[other] = str(json.loads(row[0]).get("reason", ""))
-            except ValueError:
+            except ValueError:  # a damaged row: the group stands, its words are missing
                 continue
     return out
 

@@ -13,6 +13,7 @@ same, and the next grouping finds it done).
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ Accepts = Callable[[list[tuple[int, int]]], list[bool]]
 class Group:
     centre: int
     members: list[int] = field(default_factory=list)  # the centre first
-    scores: dict[int, float] = field(default_factory=dict)  # member -> look-alike score to the centre
+    scores: dict[int, float] = field(default_factory=dict)  # member -> look-alike score to the centre, where stored
 
 
 def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -> list[Group]:
@@ -42,40 +43,50 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
         adjacent.setdefault(p.a, {})[p.b] = p.score
         adjacent.setdefault(p.b, {})[p.a] = p.score
     rank = {pid: n for n, pid in enumerate(order)}
-    pending = sorted(adjacent, key=lambda i: (rank.get(i, len(rank)), i))  # not yet tried as a centre
+    # not yet tried as a centre, best to keep first
+    pending = collections.deque(sorted(adjacent, key=lambda i: (rank.get(i, len(rank)), i)))
     taken: set[int] = set()
     groups: list[Group] = []
     while pending:
-        # a wave: the next centres, each with candidates no earlier centre of the wave asks for
-        # (a photo another centre may take waits for the next wave, as a centre and as a member)
+        # a wave: the next centres, each with candidates no earlier centre of the wave asks for;
+        # a centre that would ask for one waits for the next wave (put back in its place)
         wave: list[tuple[int, list[int]]] = []
+        waiting: list[int] = []
         claimed: set[int] = set()
-        tried: set[int] = set()
         size = 0
-        for c in pending:
-            if size >= WAVE:
-                break
+        while pending and size < WAVE:
+            c = pending.popleft()
             cands = [m for m in adjacent[c] if m not in taken]
             if c in taken or not cands:
-                tried.add(c)  # grouped already, or nothing left to group with
-                continue
+                continue  # grouped already, or nothing left to group with
             if c in claimed or claimed.intersection(cands):
+                waiting.append(c)
                 continue
             cands.sort(key=lambda m: (-adjacent[c][m], m))
             wave.append((c, cands))
-            tried.add(c)
             claimed.add(c)
             claimed.update(cands)
             size += len(cands)
+        pending.extendleft(reversed(waiting))
         asked = [(c, m) for c, cands in wave for m in cands]
         ok = dict(zip(asked, accepts(asked))) if asked else {}
+        formed = []
         for c, cands in wave:
             members = [m for m in cands if ok[(c, m)]]
             if members:
                 taken.add(c)
                 taken.update(members)
-                groups.append(Group(c, [c, *members], {m: adjacent[c][m] for m in members}))
-        pending = [c for c in pending if c not in tried and c not in taken]
+                formed.append(Group(c, [c, *members], {m: adjacent[c][m] for m in members}))
+        # the second hop: what a centre's members look like was not always among the centre's own
+        # neighbours (an edit met from another edit's side); each is proven against the centre
+        hop = [(g.centre, x) for g in formed
+               for x in sorted({x for m in g.members[1:] for x in adjacent[m]} - taken - set(adjacent[g.centre]))]
+        ok = dict(zip(hop, accepts(hop))) if hop else {}
+        for g in formed:
+            for x in (x for c, x in hop if c == g.centre and ok[(c, x)] and x not in taken):
+                taken.add(x)
+                g.members.append(x)
+        groups.extend(formed)
     return groups
 
 

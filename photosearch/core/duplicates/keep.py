@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import PhotosearchError
 
 # resolution first (of the picture: a frame adds pixels, not picture), then the larger file, then
@@ -88,8 +90,13 @@ def preference(c: Candidate, rules: Sequence[str] = DEFAULT_RULES, reference: Se
     """A sort key over a whole library, best to keep first: the order in which grouping tries
     photos as the centres of their groups, so that a group's centre is the photo `choose` keeps
     (but for pictures within SAME_PICTURE of each other, which `choose` tells apart by the next rule)."""
+    def key(rule: str) -> float:
+        if rule == "resolution":  # sizes within SAME_PICTURE of each other fall in one step
+            return -float(np.floor(np.log(max(c.picture, 1.0)) / -np.log(SAME_PICTURE)))
+        return _key(c, rule, c.picture)
+
     return (float(not (reference and in_folders(c.path, reference))), float(not c.chosen),
-            float(not (prefer and in_folders(c.path, prefer))), *(_key(c, r, c.picture) for r in rules))
+            float(not (prefer and in_folders(c.path, prefer))), *(key(r) for r in rules))
 
 
 def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),

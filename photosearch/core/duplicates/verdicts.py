@@ -59,7 +59,20 @@ class Verifier:
         self.fill = fill
         self.workers = workers or os.cpu_count() or 1
         self._memo: dict[Key, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
+
+    def __enter__(self) -> Verifier:
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="photosearch-verify")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def stored(self, pairs: Sequence[Key]) -> dict[Key, int]:
         """Verdicts already known for these pairs."""
@@ -96,8 +109,11 @@ class Verifier:
             return k, verify(records[a], records[b], cache, (a, b))
 
         if self.workers > 1 and len(todo) > 1:
-            with ThreadPoolExecutor(self.workers) as pool:
-                found = dict(pool.map(one, todo))
+            if self._pool is not None:  # inside `with`: one pool for every wave
+                found = dict(self._pool.map(one, todo))
+            else:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="photosearch-verify") as pool:
+                    found = dict(pool.map(one, todo))
         else:
             found = dict(map(one, todo))
         self.verified += len(found)

@@ -39,8 +39,8 @@ MIN_BLOCKS = 8  # fewer textured blocks than this prove nothing (a blank page, a
 COPY_COVERAGE = 0.85  # the smaller picture lies (almost) wholly inside the other
 COPY_AGREE = 0.6
 COPY_MOVED = 0.03  # share of blocks; ...
-COPY_CLUSTER = 4  # ... or this many moved blocks side by side: a thing that moved, not noise
-COPY_CHANGED = 0.35  # an overlay, a logo, a watermark covers at most this much
+COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that moved, not noise (copies: <= 4)
+COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97

@@ -174,6 +174,9 @@ class DuplicatesWindow(QWidget):
                 return True
             if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
                 self.model.move_cursor(row, -1 if key == Qt.Key.Key_Left else 1)
+                why = self.model.data(self.model.index(row), Qt.ItemDataRole.ToolTipRole)
+                if why:  # why the photo the keyboard is on is here, as its pixels proved it
+                    self.status.setText(str(why).replace("\n", ": "))
                 return True
             handlers = {Qt.Key.Key_Space: self.keep_current, Qt.Key.Key_A: self.keep_all,
                         Qt.Key.Key_Delete: lambda: self.trash_others(), Qt.Key.Key_C: self.compare_current}

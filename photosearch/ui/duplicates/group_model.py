@@ -35,6 +35,11 @@ class GroupModel(QAbstractListModel):
             return self.cursor.get(index.row(), 0)
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{len(g.members)} photos, keep {g.keep.path}"
+        if role == Qt.ItemDataRole.ToolTipRole:  # why the photo the keyboard is on is in the group
+            member = self.member_at(index.row())
+            if member is not None and member.id in g.evidence:
+                return f"{member.path}\n{g.evidence[member.id]}"
+            return f"{g.keep.path}\nthe photo to keep" if member is g.keep else None
         return None
 
     def set_groups(self, groups: list[DuplicateGroup]) -> None:
