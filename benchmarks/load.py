@@ -3,6 +3,7 @@ and comes back, and the disk fills up and is freed. Nothing computed may be lost
 
     sudo-less machines: the disk-full phase needs a tmpfs (mount) and is skipped without one.
     python benchmarks/load.py [--n 20000] [--model FILE]
+    python benchmarks/load.py --soak [--groups 1000] [--rounds 20]   # duplicates cleanup, kill -9 (load_actions.py)
 
 The writer is `photosearch index` in a subprocess (as a user runs it); the reader is another
 process that refreshes and searches in a loop, as the app does while another process indexes.
@@ -111,7 +112,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--soak", action="store_true", help="duplicates applied and undone with kill -9 (load_actions.py)")
+    ap.add_argument("--groups", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.soak:
+        from load_actions import soak
+
+        return soak(args.groups, args.rounds, args.seed, args.model)
     folder = out_dir("load") / f"files-{args.n}"
     folder.mkdir(parents=True, exist_ok=True)
     with Pool(2) as pool:

@@ -2,6 +2,8 @@
 
 Listing brings the library's stored pairs up to date first (only photos indexed since the
 last time are looked at); when the app holds the library, the pairs are used as stored.
+Moving files (--apply, --undo) needs the library to itself: when another process writes it,
+nothing is moved and the message says who holds it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import sys
 from pathlib import Path
 
 from ..core.app import App
-from ..core.duplicates import decisions
+from ..core.duplicates import decisions, journal
 from ..core.duplicates.finder import DuplicateGroup, find_duplicates
-from ..core.duplicates.keep import parse_rules
+from ..core.duplicates.keep import parse_rules, resolve_folders
 from ..core.duplicates.levels import LEVELS
 from ..core.errors import LibraryLocked, PhotosearchError
 from ..core.library.libraries import Library
@@ -48,6 +50,11 @@ def _paths(items: list[str]) -> list[str]:
     return [str(Path(p).expanduser().absolute()) for p in items]
 
 
+def _note(lines: list[str]) -> None:
+    for line in lines:
+        print(f"photosearch: note: {line}", file=sys.stderr)
+
+
 def run(app: App, args: argparse.Namespace) -> int:
     if args.apply or args.undo:
         return _act(app, args)
@@ -70,6 +77,8 @@ def run(app: App, args: argparse.Namespace) -> int:
         print("photosearch: the library is in use; duplicates as of its last update", file=sys.stderr)
         library = app.libraries.open(args.library, write=False)
     with library:
+        if library.writable:
+            _note(journal.reconcile(library))  # a crash in a file action: settled before anything is listed
         if args.decisions:
             rows = decisions.list_decisions(library.catalog)
             if not rows:
@@ -89,6 +98,10 @@ def run(app: App, args: argparse.Namespace) -> int:
         for c, s in g.others:
             why = f"  {g.evidence[c.id]}" if c.id in g.evidence else ""
             print(f"{s:6.3f} {c.path}  ({c.width}x{c.height}, {c.size / 1e6:.1f} MB){why}")
+            for raw in c.companions:
+                print(f"         with its RAW file {raw}")
+            for _, link in c.links:
+                print(f"         with its link {link}")
         for c in g.protected:
             print(f"  ref  {c.path}")
         print()
@@ -103,30 +116,38 @@ def _find(app: App, library: Library, args: argparse.Namespace) -> list[Duplicat
         if total >= 2000 and sys.stderr.isatty():
             print(f"\rlooking at new photos: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
-    return find_duplicates(library, args.level, parse_rules(args.keep), _paths(args.reference),
-                           _paths(args.prefer), app.region_source(library), app.pixel_source(library), progress)
+    return find_duplicates(library, args.level, parse_rules(args.keep), resolve_folders(args.reference),
+                           resolve_folders(args.prefer), app.region_source(library), app.pixel_source(library),
+                           progress)
 
 
 def _act(app: App, args: argparse.Namespace) -> int:
     from ..core.duplicates import actions
 
-    with app.libraries.open(args.library, write=True) as library:
+    try:
+        library = app.libraries.open(args.library, write=True)
+    except LibraryLocked as exc:
+        raise LibraryLocked(f"nothing was moved: {exc}") from None
+    with library:
         if args.undo:
-            restored, problems = actions.undo(library)
-            for m in restored:
-                print(f"put back {m.path}")
+            out = actions.undo(library)
+            _note(out.notes)
+            for e in out.moved:
+                print(f"put back {e.path}")
+            if out.batch and not out.problems:
+                print(f"{len(out.moved)} file(s) back where they were")
         else:
             groups = _find(app, library, args)
-            files = actions.with_companions(library, [(c.id, c.path) for g in groups for c, _ in g.others])
-            batch, moved, problems = actions.apply(library, files, args.apply)
-            where = "the trash" if args.apply == "trash" else args.apply[5:]
-            for m in moved:
-                print(f"moved {m.path} -> {m.dest}")
-            print(f"{len(moved)} file(s) of {len(groups)} group(s) moved to {where}; "
+            out = actions.apply(library, groups, args.apply)
+            _note(out.notes)
+            where = "the trash" if args.apply == "trash" else resolve_folders([args.apply[5:]])[0]
+            for e in out.moved:
+                print(f"moved {e.path} -> {e.dest}")
+            print(f"{len(out.moved)} file(s) of {out.groups} group(s) moved to {where}; "
                   "'photosearch duplicates --undo' puts them back")
-    for problem in problems:
-        print(f"photosearch: not moved: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    for problem in out.problems:
+        print(f"photosearch: {problem}", file=sys.stderr)
+    return 1 if out.problems else 0
 
 
 def register_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser],

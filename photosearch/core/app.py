@@ -34,7 +34,7 @@ class App:
     on_notice: Callable[[str], None] | None = None  # one-line remarks for the user
 
     def __post_init__(self) -> None:
-        self.libraries = Libraries(self.dirs)
+        self.libraries = Libraries(self.dirs, on_notice=self.notice)
         self.models = ModelStore(self.dirs.models, self.dirs.prepared_models)
         # filled from worker threads (indexing, searching), cleared from the GUI thread
         self._lock = threading.Lock()

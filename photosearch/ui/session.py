@@ -42,6 +42,7 @@ class Session(QObject):
         self.library: Library | None = None
         self._workers: list[Worker] = []
         self._closing: tuple[Library, list[Callable[[], None]]] | None = None
+        self._stopping = False
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.emit(text, error)
@@ -91,12 +92,18 @@ class Session(QObject):
         self.library = None
         self._closing = (library, [then] if then is not None else [])
         self.library_changed.emit(None)
-        for worker in self._workers:
-            worker.stop()
+        # a stopped worker may say it is idle at once, from inside stop(): the library must not be
+        # closed (and the next one opened, and given work) before every worker has been stopped
+        self._stopping = True
+        try:
+            for worker in self._workers:
+                worker.stop()
+        finally:
+            self._stopping = False
         self._finish_close()
 
     def _finish_close(self) -> None:
-        if self._closing is None or any(w.busy for w in self._workers):
+        if self._closing is None or self._stopping or any(w.busy for w in self._workers):
             return
         library, then = self._closing
         self._closing = None

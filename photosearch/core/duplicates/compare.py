@@ -89,8 +89,8 @@ class Comparison:
 
 def _stored(library: Library | None, paths: tuple[str, str]) -> tuple[list[int], dict[int, Pixels]] | None:
     """The two photos' ids and pixel records when the library holds both, unchanged."""
-    if library is None:
-        return None
+    if library is None or library.catalog.outdated is not None:
+        return None  # an older catalog read as it is: the photos are compared from their files
     ids = []
     for path in paths:
         photo = library.catalog.photo_by_path(path)

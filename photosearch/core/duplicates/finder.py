@@ -1,10 +1,12 @@
 """Duplicates across a library: groups at a level from the stored pairs (brought up to date
 first), minus what the user decided, each member proven against the photo kept. Missing photos
-are never in a group (only searchable photos' pairs are used)."""
+are never in a group (only searchable photos' pairs are used). A link and the file it points to
+are one photo, never two members of a group."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +16,13 @@ from ..library.libraries import Library
 from ..vision.exif import read_facts
 from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
-from .decisions import decided_pairs, kept_fingerprints
+from .decisions import decided_pairs, kept_ids
 from .grouping import Accepts, star_groups
-from .keep import DEFAULT_RULES, Candidate, choose, preference
+from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
+from .verify import IDENTICAL
 
 
 @dataclass
@@ -33,7 +36,8 @@ class DuplicateGroup:
     def to_dict(self) -> dict[str, Any]:
         """The JSON line `photosearch duplicates --json` prints (an interface: keep its keys)."""
         d: dict[str, Any] = {"level": self.level, "keep": self.keep.path,
-                             "others": [{"path": c.path, "score": round(s, 4),
+                             "others": [{"path": c.path, "score": round(s, 4), "companions": list(c.companions),
+                                         **({"links": [p for _, p in c.links]} if c.links else {}),
                                          **({"evidence": self.evidence[c.id]} if c.id in self.evidence else {})}
                                         for c, s in self.others]}
         if self.protected:
@@ -94,8 +98,12 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     read-only one uses the pairs as stored and keeps new verdicts in memory."""
     if level not in LEVELS:
         raise PhotosearchError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if library.catalog.outdated is not None:
+        raise PhotosearchError(f"library {library.name!r} was written by an older photosearch; its duplicates can "
+                               "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
         update_pairs(library, fill_regions, report)
+    reference, prefer = resolve_folders(reference), resolve_folders(prefer)  # one notion of a path: resolved
     pairs = stored_pairs(library, CANDIDATE[level])
     if not pairs:
         return []
@@ -103,22 +111,24 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     pairs = [p for p in pairs if p.a in info and p.b in info]
     decided = decided_pairs(library.catalog)
     if decided:
-        fps = {i: fp for i, (_, fp) in info.items()}
-        pairs = [p for p in pairs if tuple(sorted((fps.get(p.a) or "", fps.get(p.b) or ""))) not in decided]
+        pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     with Verifier(library, fill_pixels) as verifier:
-        return _groups(library, level, pairs, info, level_test(level, verifier, info), rules, reference, prefer)
+        return _groups(library, level, pairs, info, verifier, rules, reference, prefer)
 
 
 def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
-            accepts: Accepts, rules: Sequence[str], reference: Sequence[str],
+            verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
             prefer: Sequence[str]) -> list[DuplicateGroup]:
+    accepts = level_test(level, verifier, info)
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
     for g in star_groups(pairs, order, accepts):
-        members = [info[i][0] for i in g.members]
-        keep, others, protected = choose(members, rules, reference, prefer)
-        scores = {m: s for m, s in g.scores.items()}
-        if keep.id != g.centre:
+        members = one_per_file([info[i][0] for i in g.members])
+        if len(members) < 2:
+            continue  # a link and its file: one photo
+        keep, others, protected = choose(members, rules, reference, prefer, _twins(g.centre, members, info, verifier))
+        scores = dict(g.scores)
+        if g.centre not in (keep.id, *(i for i, _ in keep.links)):
             # every member reaches the level against the photo actually kept, or leaves the group
             rest = [c for c in members if c is not keep]
             ok = accepts([(keep.id, c.id) for c in rest])
@@ -136,6 +146,18 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
                                   _evidence(library, keep.id, [c.id for c in others])))
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
     return out
+
+
+def _twins(centre: int, members: list[Candidate], info: dict[int, tuple[Candidate, str | None]],
+           verifier: Verifier) -> set[int]:
+    """The members with the centre's very pixels (the same bytes, or proven identical)."""
+    fp = info[centre][1]
+    ids = {c.id: c for c in members}
+    asked = [key(centre, i) for i in ids if i != centre and not (fp and info[i][1] == fp)]
+    proven = verifier.stored(asked)
+    same = {centre, *(i for i in ids if fp and info[i][1] == fp)}
+    same |= {a if b == centre else b for (a, b), v in proven.items() if v >= IDENTICAL}
+    return {c.id for c in members if c.id in same or any(i in same for i, _ in c.links)}
 
 
 def _evidence(library: Library, keep: int, others: list[int]) -> dict[int, str]:
@@ -166,9 +188,11 @@ def _candidates(library: Library, ids: set[int]) -> dict[int, tuple[Candidate, s
                 c.executemany("UPDATE photos SET taken=?, camera=? WHERE id=?",
                               [(t, cam, pid) for pid, (t, cam) in facts.items()])
         rows = [r if r[8] is not None else (*r[:7], *facts[r[0]]) for r in rows]
-    chosen = kept_fingerprints(catalog)
+    chosen = kept_ids(catalog)
     boxes = dict(catalog.select_in(f"SELECT photo_id, substr(data, {BLOB_BYTES + 1}) FROM regions WHERE photo_id IN",
                                    sorted(ids)))
-    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", fp in chosen,
-                            content_share(bytes(boxes.get(pid) or b""))), fp)
+    raws = catalog.companions_of(r[1] for r in rows)
+    return {pid: (Candidate(pid, path, size, mtime, w or 0, h or 0, taken, camera or "", pid in chosen,
+                            content_share(bytes(boxes.get(pid) or b"")), os.path.realpath(path),
+                            tuple(raws.get(path, ()))), fp)
             for pid, path, size, mtime, w, h, fp, taken, camera in rows}

@@ -1,11 +1,14 @@
 """Which photo of a duplicate group to keep: an ordered list of rules, preferred folders,
-the user's own choice, and reference folders whose photos are never chosen for removal."""
+the user's own choice, and reference folders whose photos are never chosen for removal.
+
+Folders and photos are compared by their resolved paths (links followed), so a folder named
+through a link protects the photos in it."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,9 @@ from ..errors import PhotosearchError
 DEFAULT_RULES = ("resolution", "size", "date", "original", "path")
 CAMERA_FORMATS = {".jpg", ".jpeg", ".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
                   ".raf", ".pef", ".srw"}
+# formats that keep every pixel: a file in one of them holding a JPEG's very pixels was made from
+# the JPEG (the other way round, JPEG coding would have changed them)
+LOSSLESS_FORMATS = {".png", ".tif", ".tiff", ".bmp", ".gif"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,14 @@ class Candidate:
     camera: str = ""  # EXIF "Make Model"
     chosen: bool = False  # the user said: keep this one
     content: float = 1.0  # the share of the pixels that is the picture (flat borders left out)
+    real: str = ""  # the resolved path (links followed); "" when it is `path`
+    companions: tuple[str, ...] = ()  # its RAW files: they go where it goes, and make it the camera original
+    links: tuple[tuple[int, str], ...] = ()  # other catalog entries that are links to this same file
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every path this photo is known by: its own, the file it resolves to, its links."""
+        return (self.path, self.real or self.path, *(p for _, p in self.links))
 
     @property
     def picture(self) -> float:
@@ -48,7 +62,7 @@ class Candidate:
         name = Path(self.path).name.lower()
         if "screenshot" in name or "screen shot" in name or "bildschirmfoto" in name:
             return 2
-        return 0 if self.camera and Path(name).suffix in CAMERA_FORMATS else 1
+        return 0 if (self.camera and Path(name).suffix in CAMERA_FORMATS) or self.companions else 1
 
 
 # a frame's edge bleeds a pixel or two into the measured content box: pictures this close
@@ -81,8 +95,22 @@ def parse_rules(text: str | None) -> tuple[str, ...]:
     return rules
 
 
+def resolve_folders(folders: Sequence[str]) -> list[str]:
+    """Folders as the user named them (relative, with ~, through links), resolved."""
+    return [os.path.realpath(os.path.expanduser(f)) for f in folders]
+
+
 def in_folders(path: str, folders: Sequence[str]) -> bool:
-    return any(path.startswith(os.path.abspath(f).rstrip(os.sep) + os.sep) for f in folders)
+    """Whether `path` lies in one of `folders` (both resolved by the caller)."""
+    return any(path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def _in(c: Candidate, folders: Sequence[str]) -> bool:
+    return bool(folders) and any(in_folders(p, folders) for p in c.names)
+
+
+def lossless(c: Candidate) -> bool:
+    return Path(c.path).suffix.lower() in LOSSLESS_FORMATS
 
 
 def preference(c: Candidate, rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),
@@ -95,20 +123,48 @@ def preference(c: Candidate, rules: Sequence[str] = DEFAULT_RULES, reference: Se
             return -float(np.floor(np.log(max(c.picture, 1.0)) / -np.log(SAME_PICTURE)))
         return _key(c, rule, c.picture)
 
-    return (float(not (reference and in_folders(c.path, reference))), float(not c.chosen),
-            float(not (prefer and in_folders(c.path, prefer))), *(key(r) for r in rules))
+    return (float(not _in(c, reference)), float(not c.chosen), float(not _in(c, prefer)), float(not c.companions),
+            *(key(r) for r in rules))
 
 
 def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, reference: Sequence[str] = (),
-           prefer: Sequence[str] = ()) -> tuple[Candidate, list[Candidate], list[Candidate]]:
+           prefer: Sequence[str] = (), twins: Collection[int] = ()) -> tuple[Candidate, list[Candidate],
+                                                                              list[Candidate]]:
     """(the photo to keep, the others that may go, the protected ones in reference folders).
+    `reference` and `prefer` are resolved folders; `twins`, the ids of members with the same pixels.
 
-    Order: a photo in a reference folder, then the user's choice, then a preferred folder,
-    then the rules."""
-    protected = [m for m in members if reference and in_folders(m.path, reference)]
+    Order: a photo in a reference folder, then the user's choice, then a preferred folder, then
+    a photo with its RAW file (the camera original), then the rules. Among photos with the same
+    pixels, bytes say nothing about quality: the original format (not a lossless file made from a
+    JPEG), then the camera original, then the smaller file."""
+    protected = [m for m in members if _in(m, reference)]
     pool = protected or list(members)
     best = max(c.picture for c in pool)
-    keep = min(pool, key=lambda c: (not c.chosen, not (prefer and in_folders(c.path, prefer)),
-                                    *(_key(c, r, best) for r in rules), c.path))
+
+    def first(c: Candidate) -> tuple[bool, bool, bool]:
+        return not c.chosen, not _in(c, prefer), not c.companions
+
+    keep = min(pool, key=lambda c: (*first(c), *(_key(c, r, best) for r in rules), c.path))
+    if keep.id in twins:
+        same = [c for c in pool if c.id in twins and c.picture >= SAME_PICTURE * keep.picture
+                and first(c) == first(keep)]
+        keep = min(same, key=lambda c: (lossless(c), c.origin, c.size, c.date, len(c.path), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]
+
+
+def one_per_file(members: list[Candidate]) -> list[Candidate]:
+    """A link and the file it points to are one photo: one candidate, the file itself (else the
+    shortest name), with the others as its links."""
+    by_file: dict[str, list[Candidate]] = {}
+    for c in members:
+        by_file.setdefault(c.real or c.path, []).append(c)
+    out = []
+    for real, names in by_file.items():
+        if len(names) == 1:
+            out.append(names[0])
+            continue
+        first = min(names, key=lambda c: (c.path != real, len(c.path), c.path))
+        out.append(replace(first, chosen=any(c.chosen for c in names),
+                           links=tuple((c.id, c.path) for c in names if c is not first)))
+    return out

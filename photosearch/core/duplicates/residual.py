@@ -36,7 +36,7 @@ MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the 
 MOVE_GAIN = 0.08  # ... and the block matches this much better where its flow points
 AGREE = 0.6  # a block's structure correlates at least this much: the same content
 COARSE_AGREE = 0.8  # ... or its coarser structure this much (heavy recompression)
-TEXTURE = 1.5  # mean absolute high-pass (grey levels) below which a block tells nothing
+TEXTURE = 1.2  # mean absolute high-pass (grey levels) below which a block tells nothing
 
 AGREES, MOVED, CHANGED = 1, 2, 3  # block codes in Residual.blocks (0: not compared)
 
@@ -140,11 +140,12 @@ def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, n
     return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2)
 
 
-def _lcn(f: np.ndarray) -> np.ndarray:
-    """Local contrast normalisation: what survives recolouring, brightness and contrast."""
+def _lcn(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local contrast normalisation (what survives recolouring, brightness and contrast), and
+    the detail it normalised (how much texture there is to compare)."""
     f = cv2.GaussianBlur(f, (0, 0), 0.7)
     d = f - cv2.GaussianBlur(f, (0, 0), 3.0)
-    return d / (np.sqrt(cv2.GaussianBlur(d * d, (0, 0), 3.0)) + 4.0)
+    return d / (np.sqrt(cv2.GaussianBlur(d * d, (0, 0), 3.0)) + 4.0), np.abs(d)
 
 
 def block_for(h: int, w: int) -> int:
@@ -250,13 +251,12 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     cov_other = _coverage(other, to_ref, ref.grey.shape)
 
     base = ref.grey.astype(np.float32)
-    nr, no = _lcn(base), _lcn(warped)
+    (nr, detail_r), (no, detail_o) = _lcn(base), _lcn(warped)
     flow, block_flow = _flow(nr, no, block)  # base(x) ~ warped(x + flow(x))
     yy, xx = _grid(h, w)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
     whole_block = _means(inner, block, ny, nx) >= 0.999
-    texture_r = _means(np.abs(base - cv2.GaussianBlur(base, (0, 0), 3)), block, ny, nx)
-    texture_o = _means(np.abs(warped - cv2.GaussianBlur(warped, (0, 0), 3)), block, ny, nx)
+    texture_r, texture_o = _means(detail_r, block, ny, nx), _means(detail_o, block, ny, nx)
     informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
     mid_ref = cv2.GaussianBlur(nr, (0, 0), 1.2)
 
@@ -273,14 +273,17 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     fitted_other = cv2.remap(warped, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # heavy recompression smears the finest structure: a block is changed only if the coarser
     # structure disagrees too (an overlay or a logo disagrees at every scale)
-    n_fitted = _lcn(fitted_other)
+    n_fitted = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
     half_r, half_o = (np.asarray(cv2.resize(cv2.GaussianBlur(x, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
                                             interpolation=cv2.INTER_AREA)) for x in (nr, n_fitted))
     coarse = _block_ncc(half_r, half_o, block // 2, ny, nx)
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     departure = np.linalg.norm((centres @ fit).reshape(ny, nx, 2) - block_flow, axis=2)
-    moved = informative & (along_flow >= AGREE) & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN)
+    # motion is measured where both pictures have detail: a near-flat block (a blurred sky, a
+    # background washed out by recolouring) gives the flow nothing to hold on to
+    moved = (informative & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
+             & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN))
     agree = informative & ((along_fit >= AGREE) | (coarse >= COARSE_AGREE)) & ~moved
     changed = informative & ~agree & ~moved
     # where something was added (an overlay's edges), the flow drags content along: moved blocks

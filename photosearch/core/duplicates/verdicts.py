@@ -33,6 +33,8 @@ def key(a: int, b: int) -> Key:
 def pixel_records(library: Library, ids: Iterable[int], fill: PixelSource | None = None) -> dict[int, Pixels]:
     """The photos' pixel records; missing ones from `fill` (then stored, when writable)."""
     wanted = sorted(set(ids))
+    if not library.catalog.has_table("pictures"):  # an older catalog opened read-only: none kept yet
+        return {}
     rows = dict(library.catalog.select_in("SELECT photo_id, data FROM pictures WHERE photo_id IN", wanted))
     lacking = [i for i in wanted if i not in rows]
     if lacking and fill is not None:

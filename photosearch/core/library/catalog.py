@@ -39,7 +39,15 @@ class Catalog:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
-        if not readonly:
+        self._tables: set[str] | None = None
+        # a read-only open never writes, not even a migration: an older catalog is read as it is
+        # (what its schema lacks reads as empty), and `outdated` says so
+        self.outdated: int | None = None
+        if readonly:
+            version = self.version
+            if version < SCHEMA_VERSION:
+                self.outdated = version
+        else:
             has_schema = self.conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='labels'").fetchone()
             if not has_schema:
@@ -78,9 +86,16 @@ class Catalog:
                 # another thread closed the library under this one: a bug to report, not a
                 # connection to reopen behind the back of whoever closed it
                 raise StorageError(f"the catalog {self.path.name} is closed")
-            if self.readonly:
+            if self.readonly and not self.path.exists():
+                conn = self._empty()  # a library never indexed yet: read as empty, its catalog not created
+            elif self.readonly:
                 uri = f"{self.path.absolute().as_uri()}?mode=ro"
                 conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA busy_timeout=30000")
+                if not self._has_schema(conn):
+                    # its writer is creating it at this very moment: read as empty (as not there yet)
+                    conn.close()
+                    conn = self._empty()
             else:
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -89,6 +104,21 @@ class Catalog:
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
+        return conn
+
+    @staticmethod
+    def _has_schema(conn: sqlite3.Connection) -> bool:
+        """The schema version is written last, once every table is there."""
+        try:
+            return conn.execute("SELECT 1 FROM meta WHERE key='schema'").fetchone() is not None
+        except sqlite3.OperationalError:
+            return False
+
+    @staticmethod
+    def _empty() -> sqlite3.Connection:
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.executescript(SCHEMA_SQL)
+        conn.execute("INSERT INTO meta VALUES('schema', ?)", (str(SCHEMA_VERSION),))
         return conn
 
     def close(self) -> None:
@@ -101,6 +131,12 @@ class Catalog:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+
+    def has_table(self, name: str) -> bool:
+        """Whether the catalog has this table (an older one, read as it is, may lack it)."""
+        if self._tables is None:
+            self._tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return name in self._tables
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -124,6 +160,8 @@ class Catalog:
         (the header, the schema, the page count against the file size) and leave the
         rest to SQLite's own checks as pages are read.
         """
+        if self.readonly and not self.path.exists():
+            return None  # never indexed: read as empty
         try:
             size = self.path.stat().st_size
             c = self.conn
@@ -245,6 +283,7 @@ class Catalog:
             c.executemany("DELETE FROM regions WHERE photo_id=?", params)
             c.executemany("DELETE FROM pictures WHERE photo_id=?", params)
             c.executemany("DELETE FROM dup_pairs WHERE a=? OR b=?", [(i, i) for i in ids])
+            c.executemany("DELETE FROM dup_decisions WHERE a=? OR b=?", [(i, i) for i in ids])
             c.executemany("DELETE FROM photos WHERE id=?", params)
             c.executemany("INSERT OR REPLACE INTO tombstones VALUES(?, ?)", [(i, seq) for i in had_vector])
         return len(ids)
@@ -258,6 +297,8 @@ class Catalog:
     def companions_of(self, paths: Iterable[str]) -> dict[str, list[str]]:
         """The RAW files that go with these photos (only photos that have some)."""
         out: dict[str, list[str]] = {}
+        if not self.has_table("companions"):
+            return out
         rows = self.select_in("SELECT photo_path, path FROM companions WHERE photo_path IN", list(paths))
         for photo, raw in sorted(rows):
             out.setdefault(photo, []).append(raw)

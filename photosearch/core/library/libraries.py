@@ -129,6 +129,10 @@ class Library:
             self.catalog = self._open_catalog()
             if int(self.catalog.meta("schema") or 1) > SCHEMA_VERSION:
                 raise LibraryIncompatible(f"library {config.name!r} was written by a newer photosearch")
+            if self.catalog.outdated is not None:
+                self.notices.append(f"library {config.name!r} was written by an older photosearch (catalog schema "
+                                    f"{self.catalog.outdated}); it is read as it is, unchanged: indexing it "
+                                    "(photosearch index, or the app) brings it up to date")
             if writable and read_json(self.config_file, default={}).get("version") != config.version:
                 self.save_config()  # library.json was migrated in memory: write it in today's format
         except BaseException:
@@ -140,7 +144,8 @@ class Library:
     def _open_catalog(self) -> Catalog:
         path = self.folder / "catalog.sqlite"
         try:
-            catalog = Catalog(path, dim=self.config.dim, vector_dtype=self.config.vector_dtype)
+            catalog = Catalog(path, dim=self.config.dim, vector_dtype=self.config.vector_dtype,
+                              readonly=not self.writable)
             problem = catalog.check()
         except sqlite3.DatabaseError as exc:
             catalog, problem = None, str(exc)
@@ -292,8 +297,9 @@ class Library:
 class Libraries:
     """All libraries under one data folder, and the default one."""
 
-    def __init__(self, dirs: AppDirs):
+    def __init__(self, dirs: AppDirs, on_notice: Callable[[str], None] | None = None):
         self.dirs = dirs
+        self.on_notice = on_notice  # what a read-only open has to say (an older catalog, read as it is)
 
     def folder(self, name: str) -> Path:
         return self.dirs.libraries / check_name(name)
@@ -366,7 +372,11 @@ class Libraries:
 
     def open(self, name: str | None = None, write: bool = False) -> Library:
         name = self.resolve(name)
-        return Library(self.folder(name), self.config(name), writable=write)
+        library = Library(self.folder(name), self.config(name), writable=write)
+        if not write and self.on_notice is not None:
+            for notice in library.notices:
+                self.on_notice(notice)
+        return library
 
     def delete(self, name: str) -> None:
         folder = self.folder(name)

@@ -2,8 +2,12 @@
 
 Up/Down (or J/K): previous/next group; Left/Right: the photo the keyboard is on; Space: keep
 that one; A: keep all (not duplicates, remembered); Delete: trash the others; C: compare the
-photo to keep with the one the keyboard is on; Ctrl+Z: undo the last move. Finding, trashing
-and undoing run off the GUI thread."""
+photo to keep with the one the keyboard is on; Ctrl+Z: undo the last move. Finding, trashing,
+undoing and remembering decisions run off the GUI thread.
+
+The window belongs to the library its groups come from: when the main window switches library,
+it loads the new one's groups (nothing acts on one library with another's groups). A library
+another process is indexing is open read-only here: nothing can be moved or decided until then."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.duplicates import actions, decisions
+from ...core.duplicates import actions, decisions, journal
 from ...core.duplicates.finder import DuplicateGroup, find_duplicates
 from ...core.duplicates.keep import DEFAULT_RULES
 from ...core.library.libraries import Library
@@ -61,6 +65,9 @@ class DuplicatesWindow(QWidget):
         self.runner.done.connect(self._done)
         self.runner.failed.connect(self._failed)
         session.add_worker(self.runner)
+        session.library_changed.connect(self._library_changed)
+        self._library: Library | None = None  # the library the groups shown come from
+        self._said = ""  # what the last action did: still shown once the list is looked at again
 
         self.level = QComboBox()
         for name, text in (("identical", "Identical"), ("copies", "Copies (edited)"), ("similar", "Similar shots")):
@@ -69,6 +76,8 @@ class DuplicatesWindow(QWidget):
         self.rules = QComboBox()
         for text in KEEP_RULES:
             self.rules.addItem(text)
+        for box in (self.level, self.rules):  # the arrow keys belong to the groups, not to these boxes
+            box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.trash_button = QPushButton("Trash others")
         self.keep_all_button = QPushButton("Keep all")
         self.move_button = QPushButton("Move others…")
@@ -88,6 +97,7 @@ class DuplicatesWindow(QWidget):
         self.view.setUniformItemSizes(False)
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.view.installEventFilter(self)
+        self.setFocusProxy(self.view)
         self.status = QLabel("Looking for duplicates…")
         self.status.setWordWrap(True)
         help_text = QLabel("↑/↓ group · ←/→ photo · Space keep this one · A keep all · Delete trash others · "
@@ -99,8 +109,8 @@ class DuplicatesWindow(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(help_text)
 
-        self.level.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.rules.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.level.currentIndexChanged.connect(lambda _i: self._changed_setting())
+        self.rules.currentIndexChanged.connect(lambda _i: self._changed_setting())
         self.trash_button.clicked.connect(lambda: self.trash_others())
         self.keep_all_button.clicked.connect(self.keep_all)
         self.move_button.clicked.connect(lambda: self.move_others())
@@ -111,41 +121,93 @@ class DuplicatesWindow(QWidget):
     # -- finding ---------------------------------------------------------------------
     @property
     def library(self) -> Library | None:
-        return self.session.library
+        """The library the groups shown come from (None when it was closed)."""
+        return self._library
+
+    def _changed_setting(self) -> None:
+        self.view.setFocus()
+        self.refresh()
+
+    def _library_changed(self, library: Library | None) -> None:
+        self.model.set_groups([])
+        self._library = None
+        if library is None:
+            self.status.setText("The library was closed.")
+            self._enable()
+        elif self.isVisible():
+            self.refresh()  # the library the main window switched to
+
+    def _enable(self) -> None:
+        writable = self._library is not None and self._library.writable
+        for b in (self.trash_button, self.keep_all_button, self.move_button, self.undo_button):
+            b.setEnabled(writable)
 
     def refresh(self) -> None:
-        lib = self.library
+        lib = self.session.library
+        self._library = lib
+        self._enable()
         if lib is None:
+            self.setWindowTitle("Duplicates — photosearch")
             self.status.setText("No library is open.")
             return
+        self.setWindowTitle(f"Duplicates in {lib.name} — photosearch")
         level = str(self.level.currentData())
         rules = KEEP_RULES[self.rules.currentText()]
         fill = self.session.app.region_source(lib)
         pixels = self.session.app.pixel_source(lib)
         self.status.setText(f"Looking for duplicates ({level})…")
-        self.runner.submit(lambda: find_duplicates(lib, level, rules, fill_regions=fill, fill_pixels=pixels), "find")
+        self.view.setFocus()
+
+        def work() -> tuple[Library, list[DuplicateGroup], list[str]]:
+            notes = journal.reconcile(lib) if lib.writable else []
+            return lib, find_duplicates(lib, level, rules, fill_regions=fill, fill_pixels=pixels), notes
+
+        self.runner.submit(work, "find")
 
     def _done(self, tag: object, result: Any, seconds: float) -> None:
         if tag == "find":
-            groups: list[DuplicateGroup] = result
+            lib, groups, notes = result
+            if self._library is None or lib is not self._library:
+                return  # another library's groups, asked before a switch
             self.loader.new_generation()
             self.model.set_groups(groups)
             if groups:
                 self.view.setCurrentIndex(self.model.index(0))
             n = sum(len(g.others) for g in groups)
-            self.status.setText(f"{len(groups)} group(s), {n} photo(s) that could go, found in {seconds:.1f} s"
-                                if groups else "No duplicates at this level.")
+            text = (f"{len(groups)} group(s), {n} photo(s) that could go, found in {seconds:.1f} s"
+                    if groups else "No duplicates at this level.")
+            if not lib.writable:
+                text += (". Another process is indexing this library: trashing, moving, undoing and keeping "
+                         "wait until it has finished (then open the library again).")
+            self.status.setText(" ".join([*notes, *([self._said + "."] if self._said else []), text]))
+            self._said = ""
             self.groups_ready.emit(len(groups))
-        elif tag in ("trash", "move", "undo"):
+        elif tag in ("trash", "move", "undo", "keep"):
             text, refresh = result
             self.status.setText(text)
             self.acted.emit(text)
             if refresh:
+                self._said = text
                 self.refresh()
 
     def _failed(self, tag: object, failure: JobFailure) -> None:
         self.status.setText(f"Could not {tag}: {failure.message}")
         self.acted.emit(f"failed: {failure.message}")
+        if tag in ("trash", "move", "keep"):
+            self.refresh()  # the list as it really is
+
+    def _usable(self) -> Library | None:
+        """The library to act on: the one the groups come from, still open, and ours to write."""
+        lib = self._library
+        if lib is None or lib is not self.session.library:
+            self.status.setText("The library these groups come from is closed; looking again…")
+            self.refresh()
+            return None
+        if not lib.writable:
+            self.status.setText("Another process is indexing this library: nothing can be moved or decided until "
+                                "it has finished (then open the library again).")
+            return None
+        return lib
 
     # -- thumbnails ------------------------------------------------------------------
     def _pixmap(self, path: str) -> QPixmap | None:
@@ -187,27 +249,37 @@ class DuplicatesWindow(QWidget):
 
     def keep_current(self) -> None:
         """Keep the photo the keyboard is on, in place of the rules' choice (remembered)."""
-        row, lib = self.current_row(), self.library
+        row = self.current_row()
         g, chosen = self.model.group_at(row), self.model.member_at(row)
-        if g is None or chosen is None or lib is None or chosen in g.protected:
+        if g is None or chosen is None or chosen in g.protected or (lib := self._usable()) is None:
             return
-        decisions.choose_keep(lib.catalog, chosen.path, [m.path for m in g.members if m is not chosen])
+        others_paths = [m.path for m in g.members if m is not chosen]
         score_of = {c.id: s for c, s in g.others}
         best = max(score_of.values(), default=0.0)
         others = [(m, score_of.get(m.id, best)) for m in g.members if m is not chosen and m not in g.protected]
         self.model.replace(row, DuplicateGroup(g.level, chosen, others, g.protected))
-        self.status.setText(f"Keeping {chosen.path}")
+
+        def work() -> tuple[str, bool]:
+            decisions.choose_keep(lib.catalog, chosen.path, others_paths)
+            return f"Keeping {chosen.path}", False
+
+        self.runner.submit(work, "keep")
 
     def keep_all(self) -> None:
         """Not duplicates: remembered, the group leaves the list and does not come back."""
-        row, lib = self.current_row(), self.library
+        row = self.current_row()
         g = self.model.group_at(row)
-        if g is None or lib is None:
+        if g is None or (lib := self._usable()) is None:
             return
-        decisions.mark_not_duplicates(lib.catalog, [m.path for m in g.members])
         self.model.remove(row)
         self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
-        self.status.setText(f"Kept all {len(g.members)} photos; this group will not be shown again")
+        paths = [m.path for m in g.members]
+
+        def work() -> tuple[str, bool]:
+            decisions.mark_not_duplicates(lib.catalog, paths)
+            return f"Kept all {len(paths)} photos; this group will not be shown again", False
+
+        self.runner.submit(work, "keep")
 
     def trash_others(self, confirm: bool = False) -> None:
         self._move_others("trash", confirm)
@@ -220,33 +292,33 @@ class DuplicatesWindow(QWidget):
         self._move_others(f"move:{folder}", False)
 
     def _move_others(self, how: str, confirm: bool) -> None:
-        row, lib = self.current_row(), self.library
+        row = self.current_row()
         g = self.model.group_at(row)
-        if g is None or lib is None:
+        if g is None or (lib := self._usable()) is None:
             return
         if confirm and QMessageBox.question(self, "Trash others", f"Move {len(g.others)} photo(s) to the trash?") \
                 != QMessageBox.StandardButton.Yes:
             return
-        files = actions.with_companions(lib, [(c.id, c.path) for c, _ in g.others])
         self.model.remove(row)  # the group is dealt with; a failure puts the list back
         self.view.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
         where = "the trash" if how == "trash" else how[5:]
 
         def work() -> tuple[str, bool]:
-            _batch, moved, problems = actions.apply(lib, files, how)
-            text = f"Moved {len(moved)} file(s) to {where} — Undo puts them back"
-            return (text + f"; {len(problems)} could not be moved: {problems[0]}", True) if problems else (text, False)
+            out = actions.apply(lib, [g], how)
+            text = f"Moved {len(out.moved)} file(s) to {where} — Undo puts them back"
+            if out.problems:
+                return f"{text}; not moved: {out.problems[0]}", True
+            return text, False
 
         self.runner.submit(work, "trash" if how == "trash" else "move")
 
     def undo(self) -> None:
-        lib = self.library
-        if lib is None:
+        if (lib := self._usable()) is None:
             return
 
         def work() -> tuple[str, bool]:
-            restored, problems = actions.undo(lib)
-            text = f"Put back {len(restored)} file(s)" + (f"; {problems[0]}" if problems else "")
+            out = actions.undo(lib)
+            text = f"Put back {len(out.moved)} file(s)" + (f"; {out.problems[0]}" if out.problems else "")
             return text, True
 
         self.runner.submit(work, "undo")

@@ -1,5 +1,6 @@
 """Paints one duplicate group as a row of thumbnails with what tells them apart: resolution,
-file size, date, folder and score; the photo to keep is framed in green and labelled."""
+file size, date, folder and score, and what goes with each photo (its RAW files, its links); the
+photo to keep is framed in green and labelled."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .group_model import CURSOR_ROLE, GROUP_ROLE
 
 THUMB = 150
 CELL_W = 190
-TEXT_H = 64
+TEXT_H = 80
 PAD = 8
 KEEP_COLOUR = QColor(40, 160, 70)
 CURSOR_COLOUR = QColor(60, 120, 220)
@@ -77,6 +78,9 @@ class GroupDelegate(QStyledItemDelegate):
             label = "KEEP" if kept else ("reference" if protected else f"score {score_of.get(c.id, 0.0):.2f}")
             lines = [label, f"{c.width}×{c.height}, {c.size / 1e6:.1f} MB", _when(c.date),
                      os.path.basename(os.path.dirname(c.path)) + os.sep + os.path.basename(c.path)]
+            goes = [os.path.basename(r) for r in c.companions] + [f"link {os.path.basename(x)}" for _, x in c.links]
+            if goes:
+                lines.append("+ " + ", ".join(goes))
             text = QRect(x, box.bottom() + 4, CELL_W - 8, TEXT_H)
             if kept:
                 painter.setPen(KEEP_COLOUR)

@@ -1,8 +1,12 @@
-"""A library written by today's-minus-one photosearch is migrated and searched; a newer one is
-refused with a clear message and never modified."""
+"""Libraries written by earlier releases: real catalogs, made by running the old code (commits and
+steps in tests/fixtures/*/manifest.json, made by tests/fixtures/make_old_catalogs.py). A read-only
+open reads them as they are and writes nothing; the first writer migrates them, their vectors,
+decisions and journal intact; a newer library is refused and never modified."""
 
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
 
 import pytest
@@ -10,61 +14,119 @@ import pytest
 from photosearch.core.errors import LibraryIncompatible
 from photosearch.core.library.catalog import SCHEMA_VERSION
 from photosearch.core.pipeline.indexer import index_library
-from photosearch.core.search import Searcher
+from tests import helpers
+from tests.fixtures.make_old_catalogs import make_photos
+from tests.test_cli import run
 
-# The catalog's photos table as photosearch 0.1 (schema 1) wrote it, and what it lacked.
-V1_PHOTOS = """CREATE TABLE photos(
-    id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL, fingerprint TEXT, status INTEGER NOT NULL DEFAULT 0, error TEXT,
-    width INTEGER, height INTEGER, indexed_at REAL)"""
+FIXTURES = helpers.REPO / "tests" / "fixtures"
 
 
-def _make_v1(folder):
-    """Turn a library into the format schema 1 / library.json 1 had (what users have on disk)."""
-    db = sqlite3.connect(folder / "catalog.sqlite", isolation_level=None)
-    db.executescript(f"""
-        BEGIN;
-        ALTER TABLE photos RENAME TO photos_new;
-        {V1_PHOTOS};
-        INSERT INTO photos SELECT id, path, size, mtime_ns, fingerprint, status, error, width, height,
-                                  indexed_at FROM photos_new;
-        DROP TABLE photos_new;
-        CREATE INDEX photos_status ON photos(status);
-        CREATE INDEX photos_size ON photos(size);
-        DROP INDEX IF EXISTS tombstones_seq;
-        -- tables later schemas added (a migration that alters one expects it as its schema had it)
-        DROP TABLE IF EXISTS companions; DROP TABLE IF EXISTS decisions; DROP TABLE IF EXISTS actions;
-        DROP TABLE IF EXISTS regions; DROP TABLE IF EXISTS dup_pairs; DROP TABLE IF EXISTS pictures;
-        UPDATE meta SET value='1' WHERE key='schema';
-        COMMIT;""")
-    db.close()
-    config = json.loads((folder / "library.json").read_text())
-    config["version"] = 1
-    config["descriptor"]["hybrid"] = False
+def _install(app, which, tmp_path):
+    """The old library in this test's home; its photos made again (same bytes, same times) in a
+    folder of this test: only the folder's name differs from where the old release saw them."""
+    src = FIXTURES / which
+    manifest = json.loads((src / "manifest.json").read_text())
+    old_work, work = os.path.dirname(manifest["photos_root"]), str(tmp_path / "work")
+    folder = app.libraries.folder("old")
+    folder.mkdir(parents=True)
+    shutil.copy(src / "catalog.sqlite", folder / "catalog.sqlite")
+    config = json.loads((src / "library.json").read_text())
+    config["roots"] = [r.replace(old_work, work) for r in config["roots"]]
+    config["model"]["path"] = str(helpers.tiny_convnet(tmp_path / "tiny_convnet.onnx"))
     (folder / "library.json").write_text(json.dumps(config))
+    db = sqlite3.connect(folder / "catalog.sqlite", isolation_level=None)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for table, columns in (("photos", ["path"]), ("companions", ["path", "photo_path"]), ("actions", ["path", "dest"])):
+        for column in columns if table in tables else ():
+            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old_work, work))
+    rows = db.execute("SELECT path, mtime_ns FROM photos").fetchall()
+    db.close()
+    make_photos(tmp_path / "work" / "photos")
+    for path, mtime in rows:
+        os.utime(path, ns=(mtime, mtime))
+    return folder, tmp_path / "work" / "photos"
 
 
-def _digest(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_v1_library_is_migrated_and_searched(app, photo_folder, classifier_model):
-    app.libraries.create("old", [str(photo_folder)], model=app.model_spec(classifier_model).describe())
-    with app.libraries.open("old", write=True) as lib:
-        index_library(lib, app.embedder_for(lib))
-        folder = lib.folder
-    _make_v1(folder)
+def _schema(folder):
+    db = sqlite3.connect(f"{(folder / 'catalog.sqlite').as_uri()}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0])
+    finally:
+        db.close()
+
+
+def _vectors(folder):
+    db = sqlite3.connect(f"{(folder / 'catalog.sqlite').as_uri()}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT photo_id, vec FROM vectors"))
+    finally:
+        db.close()
+
+
+def test_schema5_from_the_previous_release_is_read_then_migrated_with_its_decisions_and_journal(
+        app, isolated_home, tmp_path):
+    folder, photos = _install(app, "schema5", tmp_path)
+    before, vectors = _digest(folder / "catalog.sqlite"), _vectors(folder)
+    # read-only commands read it as it is, write nothing, and say so
+    out = run("stats", "--json", home=isolated_home)
+    assert json.loads(out.stdout)["photos"]["total"] == 12 and "older photosearch" in out.stderr
+    hits = json.loads(run("search", photos / "a" / "p2.jpg", "--json", "-k", "1",
+                          home=isolated_home).stdout)["hits"]
+    assert hits[0]["path"] == str(photos / "a" / "p2.jpg")
+    doctor = run("doctor", home=isolated_home, check=False).stdout
+    assert "old: 5 indexed, 0 pending, 0 unreadable, 7 missing" in doctor
+    assert _digest(folder / "catalog.sqlite") == before and _schema(folder) == 5
+    # the second batch (moved to a folder, never undone): its files are where the old release put them
+    db = sqlite3.connect(folder / "catalog.sqlite")
+    moved = db.execute("SELECT path, dest FROM actions WHERE undone=0 ORDER BY id").fetchall()
+    db.close()
+    assert len(moved) == 7
+    for path, dest in moved:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.rename(path, dest)
+    # the first writer migrates
     with app.libraries.open("old", write=True) as lib:
         assert lib.catalog.version == SCHEMA_VERSION
-        columns = [r[1] for r in lib.catalog.conn.execute("PRAGMA table_info(photos)")]
-        assert "missing_since" in columns
-        hit = Searcher(lib, app.embedder_for(lib)).by_images([photo_folder / "photo_07.jpg"], k=1)[0]
-        assert hit.path == str(photo_folder / "photo_07.jpg")
-        s = index_library(lib, app.embedder_for(lib))
-        assert s.embedded == 0 and s.unchanged == 12  # nothing embedded again
+        c = lib.catalog.conn
+        ids = dict(c.execute("SELECT path, id FROM photos"))
+        pair = tuple(sorted((ids[str(photos / "a" / "p2.jpg")], ids[str(photos / "c" / "p2-small.jpg")])))
+        assert c.execute("SELECT a, b, kind FROM dup_decisions").fetchall() == [(*pair, "not-duplicates")]
+        states = sorted(c.execute("SELECT batch, state, COUNT(*), COUNT(size) FROM actions GROUP BY batch, state"))
+        assert states == [(1, "undone", 7, 7), (2, "done", 7, 7)]  # what each file was, from the catalog
+        assert not c.execute("SELECT 1 FROM sqlite_master WHERE name='decisions'").fetchone()
+    assert _vectors(folder) == vectors  # not one vector changed
+    # the old journal is followed: the moved files come back, and nothing is embedded again
+    out = run("duplicates", "--undo", home=isolated_home)
+    assert out.stdout.count("put back") == 7 and all(os.path.exists(p) for p, _ in moved)
+    assert "0 embedded" in run("index", home=isolated_home).stdout
+    decided = run("duplicates", "--decisions", home=isolated_home).stdout
+    assert "p2-small.jpg" in decided and "a/p2.jpg" in decided
+
+
+def test_schema1_from_the_first_release_is_read_then_migrated_and_searched(app, isolated_home, tmp_path):
+    folder, photos = _install(app, "schema1", tmp_path)
+    before, vectors = _digest(folder / "catalog.sqlite"), _vectors(folder)
+    out = run("stats", home=isolated_home)
+    assert "12 indexed" in out.stdout and "older photosearch" in out.stderr
+    compared = json.loads(run("compare", photos / "a" / "p0.jpg", photos / "b" / "p0.jpg", "--json",
+                              home=isolated_home).stdout)
+    assert compared["score"] > 0.99
+    assert "old: 12 indexed" in run("doctor", home=isolated_home, check=False).stdout
+    assert _digest(folder / "catalog.sqlite") == before and _schema(folder) == 1
+    with app.libraries.open("old", write=True) as lib:
+        assert lib.catalog.version == SCHEMA_VERSION
+    out = run("index", home=isolated_home).stdout
+    assert "0 embedded" in out and "12 unchanged" in out  # nothing embedded again
+    assert _vectors(folder) == vectors
     saved = json.loads((folder / "library.json").read_text())
-    assert saved["version"] == 3 and "hybrid" not in saved["descriptor"]
-    assert saved["precision_used"] == "fp32"  # its vectors were made at fp32
+    assert saved["version"] == 3 and saved["precision_used"] == "fp32"  # its vectors were made at fp32
+    hits = json.loads(run("search", photos / "a" / "p5.jpg", "--json", "-k", "1",
+                          home=isolated_home).stdout)["hits"]
+    assert hits[0]["path"] == str(photos / "a" / "p5.jpg")
 
 
 @pytest.mark.parametrize("what", ["catalog", "library.json"])
@@ -83,11 +145,11 @@ def test_a_newer_library_is_refused_and_never_modified(app, photo_folder, classi
         config["version"] = 99
         config["a_future_setting"] = True
         (folder / "library.json").write_text(json.dumps(config))
-    before = _digest(folder)
+    before = {p.name: _digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
     for write in (True, False):
         with pytest.raises(LibraryIncompatible, match="newer photosearch"):
             app.libraries.open("new", write=write)
-    after = _digest(folder)
+    after = {p.name: _digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
     # SQLite's side files may appear (an empty write-ahead log): nothing was written to them
     wal = folder / "catalog.sqlite-wal"
     assert not wal.exists() or wal.stat().st_size == 0
