@@ -14,7 +14,7 @@ from ..core.app import App
 from ..core.errors import PhotosearchError
 from ..core.vision import imageio, runtime
 
-DISTRIBUTIONS = ("numpy", "Pillow", "pillow-heif", "rawpy", "onnx", "hnswlib", "platformdirs",
+DISTRIBUTIONS = ("numpy", "Pillow", "pillow-heif", "rawpy", "onnx", "hnswlib", "opencv-python-headless", "platformdirs",
                  qtcheck.QT_DISTRIBUTION, *runtime.RUNTIME_PACKAGES)
 
 
