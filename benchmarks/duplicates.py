@@ -24,6 +24,7 @@ import argparse
 import io
 import itertools
 import json
+import os
 import resource
 import shutil
 import sys
@@ -214,7 +215,10 @@ def run_quality(args: argparse.Namespace) -> None:
             real_first_pass(lib, names, {name: kind for name, (_, kind) in truth.items()})
     scene_table(app, photos, model)
     places_run(app, work, photos, places, model, rng)
-    shutil.rmtree(work, ignore_errors=True)
+    if os.environ.get("PHOTOSEARCH_BENCH_KEEP"):  # to look into what it found
+        print(f"kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def scene_table(app, photos: Path, model: Path) -> None:  # type: ignore[no-untyped-def]

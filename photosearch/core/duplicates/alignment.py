@@ -40,7 +40,7 @@ class Features:
 @dataclass
 class Alignment:
     matrix: Matrix
-    source: str  # "whole" or "points"
+    source: str  # "whole", "points" or "crop"
     turns: int = 0  # quarter turns (counter-clockwise) of B, for the words
     mirrored: bool = False
     inliers: int = 0
@@ -215,6 +215,40 @@ class FeatureCache:
         return f
 
 
+def crop_alignment(a: Pixels, b: Pixels) -> Alignment | None:
+    """The smaller picture found inside the larger at low resolution, over a range of sizes (as
+    is: no turn, no mirror): a crop of a picture with too little texture for keypoints (a
+    drawing, a chart, flat colours) still has its place in the whole."""
+    big, small, swap = (a, b, False) if a.width * a.height >= b.width * b.height else (b, a, True)
+    f = _QUICK_SIDE * 2 / max(big.width, big.height)
+    big_small = cv2.resize(big.grey, (max(8, round(big.width * f)), max(8, round(big.height * f))),
+                           interpolation=cv2.INTER_AREA)
+    best: tuple[float, float, int, int] | None = None
+
+    def look(shares: np.ndarray) -> None:
+        nonlocal best
+        for share in shares:  # the smaller picture's width as a share of the larger's
+            w = round(big_small.shape[1] * share)
+            h = round(w * small.height / small.width)
+            if w < 8 or h < 8 or h > big_small.shape[0] or w > big_small.shape[1]:
+                continue
+            tmpl = cv2.resize(small.grey, (w, h), interpolation=cv2.INTER_AREA)
+            _, score, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(big_small, tmpl, cv2.TM_CCOEFF_NORMED))
+            if best is None or score > best[0]:
+                best = (float(score), w / small.width / f, x, y)
+
+    look(np.geomspace(0.35, 1.0, 12))  # coarse steps of 10 %, then within them by 1 %
+    if best is None:
+        return None
+    around = best[1] * small.width * f / big_small.shape[1]
+    look(around * np.linspace(0.95, 1.05, 11))
+    _, s, x, y = best
+    m = np.array([[s, 0, x / f], [0, s, y / f]])  # the small picture's pixels -> the big one's
+    if swap:
+        m = invert(m)
+    return Alignment(m, "crop", quick=quick_score(a, b, m))
+
+
 def align(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> list[Alignment]:
     """Candidate alignments of B onto A, best first (at most a few)."""
     found = whole_alignments(a, b)[:2]
@@ -223,6 +257,10 @@ def align(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[i
         fa = cache.get(keys[0], a)
         for mirrored in (False, True):
             got = point_alignment(a, b, fa, cache.get(keys[1], b, mirrored), mirrored)
+            if got is not None:
+                found.append(got)
+        if max((f.quick for f in found), default=0.0) < WHOLE_ENOUGH:
+            got = crop_alignment(a, b)
             if got is not None:
                 found.append(got)
     found = [f for f in found if 1 / 40 < scale_of(f.matrix) < 40]

@@ -36,6 +36,7 @@ MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the 
 MOVE_GAIN = 0.08  # ... and the block matches this much better where its flow points
 AGREE = 0.6  # a block's structure correlates at least this much: the same content
 COARSE_AGREE = 0.8  # ... or its coarser structure this much (heavy recompression)
+WELL_POSED = 0.1  # a block's smaller structure eigenvalue at least this share of its larger one
 TEXTURE = 1.2  # mean absolute high-pass (grey levels) below which a block tells nothing
 
 AGREES, MOVED, CHANGED = 1, 2, 3  # block codes in Residual.blocks (0: not compared)
@@ -105,8 +106,10 @@ def _dense(d: np.ndarray, b: int, h: int, w: int) -> np.ndarray:
     return np.asarray(cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], cv2.BORDER_REPLICATE))
 
 
-def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
-    """One Lucas-Kanade step per block: the shift of `cur` that best explains `ref`."""
+def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int,
+             nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Lucas-Kanade step per block: the shift of `cur` that best explains `ref`, and whether
+    the block pins a shift down in both directions (a lone edge says nothing along itself)."""
     mean = 0.5 * (ref + cur)
     gx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3) * 0.125
@@ -118,10 +121,13 @@ def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int, nx: int) -> tupl
     safe = np.where(ok, det, 1.0)
     dx = np.clip(np.where(ok, (ayy * bx - axy * by) / safe, 0.0), -2, 2).astype(np.float32)
     dy = np.clip(np.where(ok, (axx * by - axy * bx) / safe, 0.0), -2, 2).astype(np.float32)
-    return dx, dy
+    half_trace = 0.5 * (axx + ayy)
+    root = np.sqrt(np.maximum(half_trace * half_trace - det, 0.0))
+    posed = (half_trace - root) >= WELL_POSED * (half_trace + root)  # the eigenvalues' ratio
+    return dx, dy, posed
 
 
-def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A displacement field f with ref(x) ~ other(x + f(x)), dense ([h, w, 2]) and per block
     ([ny, nx, 2]): Lucas-Kanade solved per block, two steps at half resolution, then one at full,
     interpolated between the blocks' centres. It follows what matters here (a few pixels,
@@ -131,7 +137,7 @@ def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, n
     ny, nx = h // block, w // block
     fx, fy = np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
     if ny == 0 or nx == 0:
-        return np.zeros((h, w, 2), np.float32), np.zeros((ny, nx, 2), np.float32)
+        return np.zeros((h, w, 2), np.float32), np.zeros((ny, nx, 2), np.float32), np.zeros((ny, nx), bool)
     half = block // 2
     hh, wh = h // 2, w // 2
     ref_h = cv2.resize(ref, (wh, hh), interpolation=cv2.INTER_AREA)
@@ -140,15 +146,15 @@ def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, n
     for step in range(2):  # the blocks of the half picture are the same blocks, half the size
         cur = other_h if step == 0 else cv2.remap(other_h, xx + _dense(fx, half, hh, wh), yy + _dense(fy, half, hh, wh),
                                                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        dx, dy = _lk_step(ref_h, cur, half, ny, nx)
+        dx, dy, _ = _lk_step(ref_h, cur, half, ny, nx)
         fx, fy = fx + dx, fy + dy
     fx, fy = 2 * fx, 2 * fy
     yy, xx = _grid(h, w)
     dense_x, dense_y = _dense(fx, block, h, w), _dense(fy, block, h, w)
     cur = cv2.remap(other, xx + dense_x, yy + dense_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    dx, dy = _lk_step(ref, cur, block, ny, nx)
+    dx, dy, posed = _lk_step(ref, cur, block, ny, nx)
     fx, fy = fx + dx, fy + dy
-    return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2)
+    return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2), posed
 
 
 def _lcn(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +320,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
 
     base = ref.grey.astype(np.float32)
     (nr, detail_r), (no, detail_o) = _lcn(base), _lcn(warped)
-    flow, block_flow = _flow(nr, no, block)  # base(x) ~ warped(x + flow(x))
+    flow, block_flow, posed = _flow(nr, no, block)  # base(x) ~ warped(x + flow(x))
     yy, xx = _grid(h, w)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
     whole_block = _means(inner, block, ny, nx) >= 0.999
@@ -342,9 +348,10 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     coarse = _block_ncc(half_r, half_o, block // 2, ny, nx)
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     departure = np.linalg.norm((centres @ fit).reshape(ny, nx, 2) - block_flow, axis=2)
-    # motion is measured where both pictures have detail: a near-flat block (a blurred sky, a
-    # background washed out by recolouring) gives the flow nothing to hold on to
-    moved = (informative & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
+    # motion is measured where both pictures have detail, in two directions: a near-flat block (a
+    # blurred sky, a background washed out by recolouring) gives the flow nothing to hold on to,
+    # a lone edge (a drawing, a building's outline) nothing along itself
+    moved = (informative & posed & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
              & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN))
     agree = informative & ((along_fit >= AGREE) | (coarse >= COARSE_AGREE)) & ~moved
     changed = informative & ~agree & ~moved

@@ -145,3 +145,15 @@ def test_pixel_records_are_small_and_refuse_garbage():
     for bad in (b"", b"PX1" + bytes(20), blob[:30], b"\x89PNG" + blob[4:]):
         with pytest.raises(ValueError):
             load_pixels(bad)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_crop_of_a_drawing_is_a_copy(seed):
+    """Flat colours and sharp edges (a drawing, a chart, a screenshot's graphics): keypoints are
+    few and a lone edge pins no motion along itself; the crop is still found, and still a copy."""
+    from tests.helpers import make_photo
+
+    img = make_photo(seed, (480, 360))
+    crop = jpeg(img.crop((48, 45, 432, 324)).resize((240, 180)), 85)
+    ev = judge(jpeg(img, 92), crop)
+    assert ev.verdict == COPY, (ev.reason, ev.facts)
