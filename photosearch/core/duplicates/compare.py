@@ -124,7 +124,7 @@ def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0,
         if out.regions:
             blobs = [r + glance_of(im, box) for r, im, box in zip(out.regions, images, boxes)]
         score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
-        pa, pb = (load_pixels(pixels_of(im, box)) for im, box in zip(images, boxes))
+        pa, pb = (load_pixels(pixels_of(d.image, box, (d.width, d.height))) for d, box in zip(decoded, boxes))
     evidence = verify(pa, pb)
     same_bytes = fa.size == fb.size and Path(a).read_bytes() == Path(b).read_bytes()
     level = level_of(evidence.verdict, score, (decoded[0].taken, decoded[1].taken),

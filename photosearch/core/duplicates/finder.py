@@ -67,7 +67,7 @@ def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, 
             out = accepts([p for p, n in zip(pairs, needs) if n != IMPOSSIBLE])
             it = iter(out)
             return [False if n == IMPOSSIBLE else next(it) for n in needs]
-        verdict = verifier.verdicts([key(a, b) for (a, b), n in zip(pairs, needs) if n is not None])
+        verdict = verifier.verdicts([(a, b) for (a, b), n in zip(pairs, needs) if n is not None])
         return [n is None or verdict.get(key(a, b), 0) >= n for (a, b), n in zip(pairs, needs)]
 
     return accepts
@@ -126,9 +126,12 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
         members = one_per_file([info[i][0] for i in g.members])
         if len(members) < 2:
             continue  # a link and its file: one photo
-        keep, others, protected = choose(members, rules, reference, prefer, _twins(g.centre, members, info, verifier))
+        twins = _twins(g.centre, members, info, verifier)
+        keep, others, protected = choose(members, rules, reference, prefer, twins)
         scores = dict(g.scores)
-        if g.centre not in (keep.id, *(i for i, _ in keep.links)):
+        # the photo kept has the centre's very pixels (a twin): what was proven against the one
+        # holds for the other; else every member is proven against the photo kept
+        if keep.id not in twins:
             # every member reaches the level against the photo actually kept, or leaves the group
             rest = [c for c in members if c is not keep]
             ok = accepts([(keep.id, c.id) for c in rest])
@@ -143,7 +146,7 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
         if not others:
             continue  # everything is protected or kept: nothing to review
         out.append(DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
-                                  _evidence(library, keep.id, [c.id for c in others])))
+                                  _evidence(library, (keep.id, g.centre), [c.id for c in others])))
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
     return out
 
@@ -160,17 +163,22 @@ def _twins(centre: int, members: list[Candidate], info: dict[int, tuple[Candidat
     return {c.id for c in members if c.id in same or any(i in same for i, _ in c.links)}
 
 
-def _evidence(library: Library, keep: int, others: list[int]) -> dict[int, str]:
-    """Why each member is in its group, as verified (pairs proven by bytes or capture time have none)."""
+def _evidence(library: Library, proven_against: tuple[int, int], others: list[int]) -> dict[int, str]:
+    """Why each member is in its group, as verified against the photo kept (else against the
+    centre, its twin); pairs proven by bytes or capture time have no words."""
     out = {}
     for other in others:
-        a, b = key(keep, other)
-        row = library.catalog.conn.execute("SELECT evidence FROM dup_pairs WHERE a=? AND b=?", (a, b)).fetchone()
-        if row and row[0]:
-            try:
-                out[other] = str(json.loads(row[0]).get("reason", ""))
-            except ValueError:  # a damaged row: the group stands, its words are missing
+        for anchor in proven_against:
+            if anchor == other:
                 continue
+            a, b = key(anchor, other)
+            row = library.catalog.conn.execute("SELECT evidence FROM dup_pairs WHERE a=? AND b=?", (a, b)).fetchone()
+            if row and row[0]:
+                try:
+                    out[other] = str(json.loads(row[0]).get("reason", ""))
+                    break
+                except ValueError:  # a damaged row: the group stands, its words are missing
+                    continue
     return out
 
 

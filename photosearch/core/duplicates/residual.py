@@ -36,6 +36,7 @@ MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the 
 MOVE_GAIN = 0.08  # ... and the block matches this much better where its flow points
 AGREE = 0.6  # a block's structure correlates at least this much: the same content
 COARSE_AGREE = 0.8  # ... or its coarser structure this much (heavy recompression)
+EDGE_SHIFT = 1.5
 WELL_POSED = 0.1  # a block's smaller structure eigenvalue at least this share of its larger one
 TEXTURE = 1.2  # mean absolute high-pass (grey levels) below which a block tells nothing
 
@@ -108,8 +109,9 @@ def _dense(d: np.ndarray, b: int, h: int, w: int) -> np.ndarray:
 
 def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int,
              nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One Lucas-Kanade step per block: the shift of `cur` that best explains `ref`, and whether
-    the block pins a shift down in both directions (a lone edge says nothing along itself)."""
+    """One Lucas-Kanade step per block: the shift of `cur` that best explains `ref`, and for a
+    block that does not pin a shift down in both directions (a lone edge says nothing along
+    itself), the direction across it (NaN where the block is well posed)."""
     mean = 0.5 * (ref + cur)
     gx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3) * 0.125
@@ -124,12 +126,16 @@ def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int,
     half_trace = 0.5 * (axx + ayy)
     root = np.sqrt(np.maximum(half_trace * half_trace - det, 0.0))
     posed = (half_trace - root) >= WELL_POSED * (half_trace + root)  # the eigenvalues' ratio
-    return dx, dy, posed
+    # where it is not, the direction across the block's edge: the one a shift can be read along
+    angle = 0.5 * np.arctan2(2 * axy, axx - ayy)
+    across = np.stack([np.cos(angle), np.sin(angle)], -1).astype(np.float32)
+    return dx, dy, np.where(posed[..., None], np.float32(np.nan), across)
 
 
-def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flow(ref: np.ndarray, other: np.ndarray, block: int,
+          ref_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A displacement field f with ref(x) ~ other(x + f(x)), dense ([h, w, 2]) and per block
-    ([ny, nx, 2]): Lucas-Kanade solved per block, two steps at half resolution, then one at full,
+    ([ny, nx, 2]), and per block the direction across a lone edge (_lk_step): Lucas-Kanade solved per block, two steps at half resolution, then one at full,
     interpolated between the blocks' centres. It follows what matters here (a few pixels,
     sub-pixel precise) at a fraction of the cost of a general optical flow (OpenCV's DIS: the
     same verdicts on the calibration pairs, measured); larger motion is found by look_further."""
@@ -137,10 +143,10 @@ def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, n
     ny, nx = h // block, w // block
     fx, fy = np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
     if ny == 0 or nx == 0:
-        return np.zeros((h, w, 2), np.float32), np.zeros((ny, nx, 2), np.float32), np.zeros((ny, nx), bool)
+        return np.zeros((h, w, 2), np.float32), np.zeros((ny, nx, 2), np.float32), np.zeros((ny, nx, 2), np.float32)
     half = block // 2
     hh, wh = h // 2, w // 2
-    ref_h = cv2.resize(ref, (wh, hh), interpolation=cv2.INTER_AREA)
+    ref_h = cv2.resize(ref, (wh, hh), interpolation=cv2.INTER_AREA) if ref_h is None else ref_h
     other_h = cv2.resize(other, (wh, hh), interpolation=cv2.INTER_AREA)
     yy, xx = _grid(hh, wh)
     for step in range(2):  # the blocks of the half picture are the same blocks, half the size
@@ -152,9 +158,9 @@ def _flow(ref: np.ndarray, other: np.ndarray, block: int) -> tuple[np.ndarray, n
     yy, xx = _grid(h, w)
     dense_x, dense_y = _dense(fx, block, h, w), _dense(fy, block, h, w)
     cur = cv2.remap(other, xx + dense_x, yy + dense_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    dx, dy, posed = _lk_step(ref, cur, block, ny, nx)
+    dx, dy, across = _lk_step(ref, cur, block, ny, nx)
     fx, fy = fx + dx, fy + dy
-    return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2), posed
+    return np.stack([_dense(fx, block, h, w), _dense(fy, block, h, w)], 2), np.stack([fx, fy], 2), across
 
 
 def _lcn(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,20 +183,33 @@ def _box_mask(p: Pixels) -> np.ndarray:
     return m
 
 
-def _affine_fit(flow: np.ndarray, cx: np.ndarray, cy: np.ndarray, use: np.ndarray) -> np.ndarray:
-    """[3, 2]: the affine flow field closest to the blocks' flow (reweighted least squares:
-    the moving parts of a burst must not drag it)."""
+def _affine_fit(flow: np.ndarray, across: np.ndarray, cx: np.ndarray, cy: np.ndarray,
+                use: np.ndarray) -> np.ndarray:
+    """[3, 2]: the affine flow field closest to the blocks' flow (reweighted least squares: the
+    moving parts of a burst must not drag it). A well-posed block constrains both parts of the
+    field; a lone edge only the part across it (its shift along itself is noise)."""
     if use.sum() < 6:
         return np.zeros((3, 2))
-    a = np.stack([cx[use], cy[use], np.ones(int(use.sum()))], 1)
-    target = flow[use]
+    x, y = cx[use], cy[use]
+    d, n = flow[use], across[use]
+    edge = ~np.isnan(n[:, 0])
+    one, zero = np.ones(len(x)), np.zeros(len(x))
+    # unknowns: the field's x part (3) and y part (3); rows: x and y for a posed block, n . (x, y) for an edge
+    rows_x = np.stack([x, y, one, zero, zero, zero], 1)
+    rows_y = np.stack([zero, zero, zero, x, y, one], 1)
+    nx_, ny_ = np.nan_to_num(n[:, 0]), np.nan_to_num(n[:, 1])
+    rows_n = rows_x * nx_[:, None] + rows_y * ny_[:, None]
+    a = np.concatenate([rows_x[~edge], rows_y[~edge], rows_n[edge]])
+    b = np.concatenate([d[~edge, 0], d[~edge, 1], (d[edge] * np.stack([nx_, ny_], 1)[edge]).sum(1)])
+    if len(a) < 6:
+        return np.zeros((3, 2))
     weights = np.ones(len(a))
-    p = np.zeros((3, 2))
+    p = np.zeros(6)
     for _ in range(4):
-        sw = np.sqrt(weights)[:, None]
-        p = np.linalg.lstsq(a * sw, target * sw, rcond=None)[0]
-        weights = 1 / np.maximum(np.linalg.norm(a @ p - target, axis=1), 0.3)
-    return p
+        sw = np.sqrt(weights)
+        p = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)[0]
+        weights = 1 / np.maximum(np.abs(a @ p - b), 0.3)
+    return np.stack([p[:3], p[3:]], 1)
 
 
 FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
@@ -226,7 +245,8 @@ def _found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, bl
 
 PLACE_MATCH = 0.76  # measured: people walking past a still camera 0.76-0.94, an overlay's places <= 0.74
 REPEATED = 0.8  # ... unless the block is found this well at another place of its own picture
-TOGETHER = 2.5  # blocks: two found blocks that went this close to the same way moved together
+PLACE_MARGIN = 0.1
+TOGETHER = 1.5  # blocks: two found blocks that went this close to the same way moved together
 
 
 def _found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray, places: np.ndarray,
@@ -259,18 +279,22 @@ def _found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray
             if there > best:
                 best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
             own = max(own, float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max()))
-        if best >= PLACE_MATCH and own < REPEATED:
+        # found there clearly better than anywhere in its own picture: the thing itself, not a
+        # texture (grass, fur, pavement) that matches any place about as well
+        if best >= PLACE_MATCH and own < REPEATED and best >= own + PLACE_MARGIN:
             out.append((by, bx, *to))
     return out
 
 
 def _moved_together(found: list[tuple[int, int, float, float]], tolerance: float) -> np.ndarray:
-    """Which of the found blocks went the same way as another one (a thing moves as a whole;
-    a chance match elsewhere goes nowhere in particular)."""
+    """Which of the found blocks went the same way as a neighbouring one (a thing moves as a
+    whole; a chance match elsewhere goes nowhere in particular, and from anywhere)."""
     if len(found) < 2:
         return np.zeros(len(found), bool)
     v = np.array([(dx, dy) for _, _, dx, dy in found])
-    near = np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance
+    at = np.array([(y, x) for y, x, _, _ in found])
+    near = ((np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance)
+            & (np.abs(at[:, None] - at[None]).max(axis=2) <= 2))
     np.fill_diagonal(near, False)
     return near.any(axis=1)
 
@@ -301,9 +325,26 @@ def _block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np
     return np.asarray(cov / (np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0)) + 1e-6), np.float32)
 
 
+def own(p: Pixels) -> dict[str, np.ndarray]:
+    """What comparing against this record needs of it alone, worked out once per record."""
+    got = p.derived.get("residual")
+    if got is None:
+        base = p.grey.astype(np.float32)
+        n, detail = _lcn(base)
+        h, w = base.shape
+        block = block_for(h, w)
+        size = (w // block * block // 2, h // block * block // 2)
+        got = {"base": base, "n": n, "detail": detail, "mid": cv2.GaussianBlur(n, (0, 0), 1.2),
+               "coarse": cv2.resize(cv2.GaussianBlur(n, (0, 0), 2.2), size, interpolation=cv2.INTER_AREA),
+               "smooth": cv2.GaussianBlur(base, (0, 0), 1.0),
+               "n_half": cv2.resize(n, (w // 2, h // 2), interpolation=cv2.INTER_AREA)}
+        p.derived["residual"] = got  # two threads may both work it out: the same result either way
+    return got
+
+
 def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     """Compare A with B put onto it by `m` (B's pixels -> A's)."""
-    swap = scale_of(m) > 1  # B is the coarser picture: compare in its frame
+    swap = scale_of(m) > 1.02  # B is the coarser picture: compare in its frame (else in A's: its work is kept)
     ref, other, to_ref = (b, a, invert(m)) if swap else (a, b, m)
     s = min(scale_of(to_ref), 1.0)
     src: np.ndarray = other.grey.astype(np.float32)
@@ -318,15 +359,16 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     cov_ref = _coverage(ref, invert(to_ref), other.grey.shape)
     cov_other = _coverage(other, to_ref, ref.grey.shape)
 
-    base = ref.grey.astype(np.float32)
-    (nr, detail_r), (no, detail_o) = _lcn(base), _lcn(warped)
-    flow, block_flow, posed = _flow(nr, no, block)  # base(x) ~ warped(x + flow(x))
+    mine = own(ref)
+    base, nr, detail_r = mine["base"], mine["n"], mine["detail"]
+    no, detail_o = _lcn(warped)
+    flow, block_flow, across = _flow(nr, no, block, mine["n_half"])  # base(x) ~ warped(x + flow(x))
     yy, xx = _grid(h, w)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
     whole_block = _means(inner, block, ny, nx) >= 0.999
     texture_r, texture_o = _means(detail_r, block, ny, nx), _means(detail_o, block, ny, nx)
     informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
-    mid_ref = cv2.GaussianBlur(nr, (0, 0), 1.2)
+    mid_ref = mine["mid"]
 
     def ncc_after(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
         moved_other = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -334,7 +376,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
 
     along_flow = ncc_after(flow[..., 0], flow[..., 1])
     cy, cx = (np.mgrid[0:ny, 0:nx].astype(np.float64) + 0.5) * block
-    fit = _affine_fit(block_flow, cx, cy, informative & (along_flow >= AGREE)).astype(np.float32)
+    fit = _affine_fit(block_flow, across, cx, cy, informative & (along_flow >= AGREE)).astype(np.float32)
     fx = fit[0, 0] * xx + fit[1, 0] * yy + fit[2, 0]
     fy = fit[0, 1] * xx + fit[1, 1] * yy + fit[2, 1]
     along_fit = ncc_after(fx, fy)
@@ -343,15 +385,19 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     # structure disagrees too (an overlay or a logo disagrees at every scale)
     n_fitted = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
-    half_r, half_o = (np.asarray(cv2.resize(cv2.GaussianBlur(x, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
-                                            interpolation=cv2.INTER_AREA)) for x in (nr, n_fitted))
-    coarse = _block_ncc(half_r, half_o, block // 2, ny, nx)
+    half_o = cv2.resize(cv2.GaussianBlur(n_fitted, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
+                        interpolation=cv2.INTER_AREA)
+    coarse = _block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx)
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
-    departure = np.linalg.norm((centres @ fit).reshape(ny, nx, 2) - block_flow, axis=2)
-    # motion is measured where both pictures have detail, in two directions: a near-flat block (a
-    # blurred sky, a background washed out by recolouring) gives the flow nothing to hold on to,
-    # a lone edge (a drawing, a building's outline) nothing along itself
-    moved = (informative & posed & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
+    off = block_flow - (centres @ fit).reshape(ny, nx, 2)
+    # along a lone edge only the shift across it is known: that part alone counts
+    # (resampling moves a sharp edge by a fraction of a pixel: across an edge, twice the shift counts)
+    departure = np.where(np.isnan(across[..., 0]), np.linalg.norm(off, axis=2),
+                         np.abs(np.nan_to_num((off * across).sum(axis=2))) / EDGE_SHIFT)
+    # motion is measured where both pictures have detail: a near-flat block (a blurred sky, a
+    # background washed out by recolouring) gives the flow nothing to hold on to, and a lone edge
+    # (a drawing, a building's outline) only the shift across it
+    moved = (informative & (np.minimum(texture_r, texture_o) >= 2 * TEXTURE) & (along_flow >= AGREE)
              & (departure >= MOVE_PX) & (along_flow - along_fit >= MOVE_GAIN))
     agree = informative & ((along_fit >= AGREE) | (coarse >= COARSE_AGREE)) & ~moved
     changed = informative & ~agree & ~moved
@@ -363,7 +409,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     correction = np.array([[1 + fit[0, 0], fit[1, 0], fit[2, 0]], [fit[0, 1], 1 + fit[1, 1], fit[2, 1]]], np.float64)
     to_ref_refined = compose(invert(correction), to_ref)
     refined = invert(to_ref_refined) if swap else to_ref_refined
-    smooth_diff = np.abs(cv2.GaussianBlur(base, (0, 0), 1.0) - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
+    smooth_diff = np.abs(mine["smooth"] - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
     per_block = _means(smooth_diff, block, ny, nx)[whole_block]

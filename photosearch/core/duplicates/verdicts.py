@@ -91,24 +91,26 @@ class Verifier:
         return out
 
     def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
-        """The verdict of each pair (a, b) with a < b, verifying what is not known yet."""
-        wanted = list(dict.fromkeys(key(a, b) for a, b in pairs))
+        """The verdict of each pair, keyed (a, b) with a < b, verifying what is not known yet. A
+        pair is looked at from its first photo (a group's centre: its own work is done once)."""
+        order = {key(a, b): (a, b) for a, b in pairs}
+        wanted = list(order)
         known = self.stored(wanted)
-        todo = [k for k in wanted if k not in known]
+        todo = [order[k] for k in wanted if k not in known]
         if todo:
             found = self._verify(todo)
             known.update({k: ev.verdict for k, ev in found.items()})
         return known
 
-    def _verify(self, todo: list[Key]) -> dict[Key, Evidence]:
+    def _verify(self, todo: list[tuple[int, int]]) -> dict[Key, Evidence]:
         records = pixel_records(self.library, {i for k in todo for i in k}, self.fill)
         cache = FeatureCache()
 
-        def one(k: Key) -> tuple[Key, Evidence]:
-            a, b = k
+        def one(pair: tuple[int, int]) -> tuple[Key, Evidence]:
+            a, b = pair
             if a not in records or b not in records:
-                return k, Evidence(DIFFERENT, "no pixels to prove it (a photo could not be read)")
-            return k, verify(records[a], records[b], cache, (a, b))
+                return key(a, b), Evidence(DIFFERENT, "no pixels to prove it (a photo could not be read)")
+            return key(a, b), verify(records[a], records[b], cache, (a, b))
 
         if self.workers > 1 and len(todo) > 1:
             if self._pool is not None:  # inside `with`: one pool for every wave

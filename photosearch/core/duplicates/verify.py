@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import Alignment, FeatureCache, align, scale_of
-from .residual import Residual, compare_aligned
+from .residual import Residual, block_for, compare_aligned, own
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
@@ -41,6 +42,7 @@ COPY_AGREE = 0.6
 COPY_MOVED = 0.03  # share of blocks; ...
 COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that moved, not noise (copies: <= 4)
 COPY_DISPLACED = 2  # ... or this many blocks' content found at another place the pictures differ
+CLOSER = 1.25  # a picture inside the other with this many times its pixels along a side is a closer shot
 COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
@@ -99,6 +101,17 @@ def _moves_nothing(m: np.ndarray, w: int, h: int) -> bool:
     return bool(np.abs(corners @ m.T - corners[:, :2]).max() < 1.0)
 
 
+def _closer(a: Pixels, b: Pixels, r: Residual) -> bool:
+    """One picture lies inside the other (as a crop would) but holds that part in more of the
+    photo's own pixels than the other: a crop never adds detail, a closer shot does (a painting
+    photographed on its own, and again in the room that holds it)."""
+    a_inside, b_inside = r.coverage_a >= COPY_COVERAGE, r.coverage_b >= COPY_COVERAGE
+    if a_inside == b_inside:
+        return False  # the whole of each in the other (resized, framed) or neither
+    density = scale_of(r.refined) * a.detail / b.detail  # A's own pixels per B's, over what they share
+    return density > CLOSER if a_inside else 1 / density > CLOSER
+
+
 def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     facts = {"coverage_a": r.coverage_a, "coverage_b": r.coverage_b, "agree": r.agree, "moved": r.moved,
              "changed": r.changed, "cluster": float(r.cluster), "blocks": float(r.informative),
@@ -110,6 +123,10 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         ev.reason = TOO_FLAT
         return ev
     moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
+    closer = _closer(a, b, r)
+    if closer and inside >= COPY_COVERAGE and r.agree >= COPY_AGREE:
+        ev.reason = "a closer photo of part of the other: it holds more detail there than the other has"
+        return ev
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
         moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
@@ -138,10 +155,31 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     return ev
 
 
+def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
+    """A re-encode needs no close look: the same size, the same framing, and every block within
+    re-encoding noise of the other as they stand (checked before anything costlier)."""
+    if (a.grey.shape != b.grey.shape or a.box != b.box or al.source != "whole" or al.turns or al.mirrored
+            or al.quick < 0.99 or not _moves_nothing(al.matrix, a.width, a.height)):
+        return None
+    diff = np.abs(own(a)["smooth"] - own(b)["smooth"])
+    block = block_for(a.height, a.width)
+    ny, nx = a.height // block, a.width // block
+    worst = float(cv2.resize(diff[:ny * block, :nx * block], (nx, ny), interpolation=cv2.INTER_AREA).max())
+    noise = float(np.median(diff[::7]))
+    if noise > IDENTICAL_NOISE or worst > IDENTICAL_WORST:
+        return None
+    return Evidence(IDENTICAL, "the same picture: the same pixels, re-encoded at most", al, None,
+                    {"coverage_a": 1.0, "coverage_b": 1.0, "agree": 1.0, "moved": 0.0, "changed": 0.0,
+                     "noise": noise, "worst": worst})
+
+
 def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> Evidence:
     """The verdict on two pixel records, with its evidence (the best of a few alignments)."""
     best: Evidence | None = None
     found = align(a, b, cache, keys)
+    same = found and _the_same_pixels(a, b, found[0])
+    if same:
+        return same
     for al in found:
         if al.quick < max(QUICK_REJECT, found[0].quick - 0.2):
             continue  # coarsely the aligned pictures disagree, or far less than the best way: not worth a close look

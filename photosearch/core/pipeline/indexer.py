@@ -144,7 +144,7 @@ def load_for_model(photo_id: int, path: str, descriptor: Descriptor) -> _Decoded
     out.taken, out.camera = decoded.taken, decoded.camera
     box = content_box(decoded.image)
     out.glance = glance_of(decoded.image, box)
-    out.pixels = pixels_of(decoded.image, box)
+    out.pixels = pixels_of(decoded.image, box, (decoded.width, decoded.height))
     return out
 
 

@@ -53,8 +53,9 @@ def fill_pixels(library: Library, ids: list[int], workers: int = 2) -> dict[int,
 
     def load(pid: int) -> tuple[int, bytes] | None:
         try:
-            img = decode(paths[pid], need=PIXELS_NEED, thumbnail=True).image  # as indexing does
-            return pid, pixels_of(img, content_box(img))
+            decoded = decode(paths[pid], need=PIXELS_NEED, thumbnail=True)  # as indexing does
+            img = decoded.image
+            return pid, pixels_of(img, content_box(img), (decoded.width, decoded.height))
         except Exception:  # the file's problem: no record for it, nothing else lost
             return None
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -30,14 +31,18 @@ SIDE = 384
 # the verifier works at the record's own size, a little less sensitive to motion
 NEED = Need(long=320)
 QUALITY = 90  # visually lossless for structure; the verifier's noise floor was measured with it
-_MAGIC = b"PX1"
-_HEADER = struct.Struct("<3sHHHHHH")  # magic, width, height, content box (left, top, right, bottom)
+_MAGIC = b"PX2"
+# magic, width, height, content box (left, top, right, bottom), the photo's own width and height
+_HEADER = struct.Struct("<3sHHHHHHHH")
 
 
 @dataclass(frozen=True)
 class Pixels:
     grey: np.ndarray  # [h, w] uint8
     box: tuple[int, int, int, int]  # the picture inside flat borders, in these pixels
+    full: tuple[int, int] = (0, 0)  # the photo's own size (how much detail it holds); 0: the record's    # what a comparison works out from this record alone, kept while the record is (a group's
+    # centre is compared with every member)
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def width(self) -> int:
@@ -47,10 +52,17 @@ class Pixels:
     def height(self) -> int:
         return int(self.grey.shape[0])
 
+    @property
+    def detail(self) -> float:
+        """The photo's pixels per pixel of this record (along a side)."""
+        return max(self.full[0] / max(self.width, 1), 1.0) if self.full[0] else 1.0
 
-def pixels_of(img: Image.Image, box: tuple[int, int, int, int] | None = None) -> bytes:
+
+def pixels_of(img: Image.Image, box: tuple[int, int, int, int] | None = None,
+              full: tuple[int, int] | None = None) -> bytes:
     """The record of a decoded (oriented) photo; `box` is its content box in the image's pixels
-    (glance.content_box), the whole image when None."""
+    (glance.content_box), the whole image when None; `full`, the photo's own size when the
+    decoded image is smaller (JPEG draft, a HEIC thumbnail)."""
     grey = img.convert("L")
     scale = min(1.0, SIDE / max(grey.size))
     if scale < 1.0:
@@ -63,14 +75,15 @@ def pixels_of(img: Image.Image, box: tuple[int, int, int, int] | None = None) ->
         rb = (0, 0, grey.width, grey.height)
     buf = io.BytesIO()
     grey.save(buf, "JPEG", quality=QUALITY)
-    return _HEADER.pack(_MAGIC, grey.width, grey.height, *rb) + buf.getvalue()
+    fw, fh = full or img.size
+    return _HEADER.pack(_MAGIC, grey.width, grey.height, *rb, min(fw, 65535), min(fh, 65535)) + buf.getvalue()
 
 
 def load_pixels(blob: bytes) -> Pixels:
     """The record back as pixels; ValueError for anything that is not one (a damaged row)."""
     if len(blob) < _HEADER.size:
         raise ValueError("not a pixel record")
-    magic, w, h, left, top, right, bottom = _HEADER.unpack_from(blob)
+    magic, w, h, left, top, right, bottom, fw, fh = _HEADER.unpack_from(blob)
     if magic != _MAGIC or not (0 < w <= 4 * SIDE and 0 < h <= 4 * SIDE):
         raise ValueError("not a pixel record")
     try:
@@ -81,4 +94,4 @@ def load_pixels(blob: bytes) -> Pixels:
     except (OSError, SyntaxError) as exc:  # what Pillow raises for a truncated or corrupt stream
         raise ValueError("a damaged pixel record") from exc
     box = (min(left, w - 1), min(top, h - 1), max(min(right, w), left + 1), max(min(bottom, h), top + 1))
-    return Pixels(grey, box)
+    return Pixels(grey, box, (fw, fh))
