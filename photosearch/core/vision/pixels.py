@@ -40,7 +40,8 @@ _HEADER = struct.Struct("<3sHHHHHHHH")
 class Pixels:
     grey: np.ndarray  # [h, w] uint8
     box: tuple[int, int, int, int]  # the picture inside flat borders, in these pixels
-    full: tuple[int, int] = (0, 0)  # the photo's own size (how much detail it holds); 0: the record's    # what a comparison works out from this record alone, kept while the record is (a group's
+    full: tuple[int, int] = (0, 0)  # the photo's own size (how much detail it holds); 0: the record's
+    # what a comparison works out from this record alone, kept while the record is (a group's
     # centre is compared with every member)
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
