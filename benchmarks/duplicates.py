@@ -21,10 +21,12 @@ grouping two ways: HNSW neighbour lists against binary codes (duplicates_codes.p
 from __future__ import annotations
 
 import argparse
+import collections
 import io
 import itertools
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -260,6 +262,18 @@ def places_run(app, work: Path, photos: Path, places: list[Path], model: Path,  
         tp = len(copies & pos)
         print(f"  copies level: precision {tp / max(len(copies), 1):.3f}, recall {tp / max(len(pos), 1):.3f}, "
               f"false pairs {len(copies - pos)} ({took_group:.1f} s)")
+        def source(name: str) -> str:  # what a photo (or a copy of it) comes from: a video, a visitor, ...
+            return re.sub(r"[0-9]+$", "", name.removeprefix("copyof-").split("-")[0].split("_")[0])
+
+        false = collections.Counter(" ~ ".join(sorted({source(a), source(b)})) for a, b in copies - pos)
+        print("    false pairs by source: " + ", ".join(f"{k} {n}" for k, n in false.most_common()))
+        videos = ("vtest", "tree", "Megamind")
+        still = {p for p in copies if not {source(p[0]), source(p[1])} & set(videos)}
+        still_pos = {p for p in pos if not {source(p[0]), source(p[1])} & set(videos)}
+        tp_still = len(still & still_pos)
+        print(f"    without video frames (no capture time; see README): precision "
+              f"{tp_still / max(len(still), 1):.3f}, recall {tp_still / max(len(still_pos), 1):.3f}, "
+              f"false pairs {len(still - still_pos)}")
         for a, b in sorted(copies - pos)[:10]:
             print(f"    false: {a} ~ {b}")
         similar = _found(find_duplicates(lib, "similar")) - pos

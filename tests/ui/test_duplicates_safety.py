@@ -174,3 +174,39 @@ def test_no_file_action_while_another_process_indexes_the_library(qtbot, isolate
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_keep_this_one_proves_the_others_against_it_before_they_can_go(qtbot, isolated_home, tmp_path, model,
+                                                                       window_for):
+    """A photo and two crops of it, each a copy of the photo but not of each other: keeping one
+    crop must not send the other crop (the only other copy of its half) to the trash."""
+    from tests.core.duplicates.test_verify import textured
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(31, (1000, 700))
+    whole.save(photos / "k_full.jpg", quality=95)
+    whole.crop((0, 0, 700, 700)).save(photos / "left_crop.jpg", quality=95)
+    whole.crop((300, 0, 1000, 700)).save(photos / "right_crop.jpg", quality=95)
+    run("library", "create", "lib", photos, "--model", model, "--precision", "fp32", home=isolated_home)
+    run("index", "lib", home=isolated_home)
+    w = window_for()
+    view = w.open_duplicates()
+    view.level.setCurrentIndex(view.level.findData("copies"))
+    qtbot.waitUntil(lambda: not view.runner.busy and view.model.rowCount() == 1
+                    and "group(s)" in view.status.text(), timeout=60000)
+    g = view.model.group_at(0)
+    assert {c.path for c in g.members} == {str(photos / n) for n in ("k_full.jpg", "left_crop.jpg", "right_crop.jpg")}
+    view.view.setFocus()
+    view.view.setCurrentIndex(view.model.index(0))
+    while view.model.member_at(0).path != str(photos / "left_crop.jpg"):
+        qtbot.keyClick(view.view, Qt.Key.Key_Right)
+    with qtbot.waitSignal(view.acted, timeout=60000) as kept:
+        qtbot.keyClick(view.view, Qt.Key.Key_Space)
+        qtbot.keyClick(view.view, Qt.Key.Key_Delete)  # at once: the group is still being proven
+    assert "1 photo(s) left the group" in kept.args[0]
+    assert [c.path for c, _ in view.model.group_at(0).others] == [str(photos / "k_full.jpg")]
+    with qtbot.waitSignal(view.acted, timeout=30000) as moved:
+        qtbot.keyClick(view.view, Qt.Key.Key_Delete)
+    assert "Moved 1 file(s) to the trash" in moved.args[0]
+    assert (photos / "right_crop.jpg").exists() and (photos / "left_crop.jpg").exists()

@@ -42,6 +42,7 @@ class Member:
     facts: Facts
     companions: list[str] = field(default_factory=list)  # RAW files
     links: list[tuple[int, str]] = field(default_factory=list)  # links to the same file
+    stale: str | None = None  # why the group no longer holds for this photo, if it does not
 
 
 @dataclass
@@ -71,7 +72,9 @@ def _writable(library: Library) -> None:
 
 def plan(library: Library, groups: Sequence[DuplicateGroup]) -> list[Plan]:
     """The groups as the catalog has them now (a photo renamed or gone since the list was made is
-    seen as such by the checks)."""
+    seen as such by the checks). A photo indexed again since (another picture under its name, in
+    the app's own indexing while its Duplicates window stayed open) voids its group: what was
+    proven was proven of the file as it was."""
     members = [c for g in groups for c in [g.keep, *(o for o, _ in g.others)]]
     ids = [c.id for c in members] + [i for c in members for i, _ in c.links]
     rows = {r[0]: r for r in library.catalog.select_in(
@@ -82,13 +85,19 @@ def plan(library: Library, groups: Sequence[DuplicateGroup]) -> list[Plan]:
         if r is None or r[5] != INDEXED:
             return Member(c.id, c.path, Facts(-1, None), list(c.companions))  # gone: the size check says so
         links = [(i, rows[i][1]) for i, _ in c.links if i in rows and rows[i][5] == INDEXED]
-        return Member(c.id, r[1], Facts(r[2], r[3], r[4]), list(c.companions), links)
+        stale = None
+        if (r[2], r[3]) != (c.size, c.mtime_ns):
+            stale = f"{os.path.basename(r[1])} was indexed again since the duplicates were found (look again)"
+        return Member(c.id, r[1], Facts(r[2], r[3], r[4]), list(c.companions), links, stale)
 
     return [Plan(member(g.keep), [member(c) for c, _ in g.others], [c.path for c in g.protected]) for g in groups]
 
 
 def _check(p: Plan) -> str | None:
     """Why this group must not be touched now, or None."""
+    stale = [m.stale for m in [p.keep, *p.others] if m.stale]
+    if stale:
+        return stale[0]
     why = check(p.keep.path, p.keep.facts, "the photo to keep")
     if why:
         return why
@@ -277,7 +286,7 @@ def _can_restore(e: Entry) -> tuple[str | None, bool]:
         if named != os.path.normpath(e.path):
             return f"the trash's {e.name} is another file now" if named else \
                 f"the trash no longer lists {e.name} (restored or emptied by another program?)", True
-    why = check(e.dest, e.facts, e.dest, follow=False)
+    why = check(e.dest, e.facts, e.dest, follow=False, moved=True)
     if why:
         return f"{e.dest} is not the file that was moved there", True
     if os.path.lexists(e.path):

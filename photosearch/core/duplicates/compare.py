@@ -25,7 +25,7 @@ from ..vision.pixels import SIDE, Pixels, load_pixels, pixels_of
 from .levels import level_of
 from .pairs import GLANCE_MATCH, score_of, score_pairs
 from .residual import AGREES, CHANGED, MOVED
-from .verdicts import pixel_records
+from .verdicts import goes_first, pixel_records
 from .verify import DIFFERENT, Evidence, verify
 
 
@@ -125,13 +125,22 @@ def compare_photos(descriptor: Descriptor, a: str, b: str, min_side: int = 0,
             blobs = [r + glance_of(im, box) for r, im, box in zip(out.regions, images, boxes)]
         score = float(score_pairs(np.array([cosine]), [blobs[0]], [blobs[1]])[0])
         pa, pb = (load_pixels(pixels_of(d.image, box, (d.width, d.height))) for d, box in zip(decoded, boxes))
-    evidence = verify(pa, pb)
+    # looked at from the photo a library's verification would look from: one verdict, whatever
+    # the order the user gave
+    swap = not goes_first(pa, pb, (stored[0][0], stored[0][1]) if stored is not None else None)
+    evidence = verify(pb, pa) if swap else verify(pa, pb)
     same_bytes = fa.size == fb.size and Path(a).read_bytes() == Path(b).read_bytes()
     level = level_of(evidence.verdict, score, (decoded[0].taken, decoded[1].taken),
                      (decoded[0].camera, decoded[1].camera), same_bytes)
     result = Comparison(score, cosine, level, fa, fb, evidence, images=(images[0], images[1]))
     result.whole_picture = glance_match(*(glance_of(im, box) for im, box in zip(images, boxes))) >= GLANCE_MATCH
-    _draw(result, pa, pb)
+    if swap:
+        _draw(result, pb, pa)
+        result.map_a, result.map_b = result.map_b, result.map_a
+        result.outline_a, result.outline_b = result.outline_b, result.outline_a
+        result.matches = result.matches[:, [2, 3, 0, 1]]
+    else:
+        _draw(result, pa, pb)
     return result
 
 

@@ -39,9 +39,12 @@ def facts_of(path: str, fingerprint: str | None = None) -> Facts:
     return Facts(st.st_size, st.st_mtime_ns, fingerprint)
 
 
-def check(path: str, facts: Facts, what: str, follow: bool = True) -> str | None:
+def check(path: str, facts: Facts, what: str, follow: bool = True, moved: bool = False) -> str | None:
     """None when the file at `path` is the one `facts` describe, else why not, in words.
-    A different size is another file; a different time with the same size is checked by content."""
+    A different size or time is another file. `moved`: a file photosearch moved, whose time another
+    file system may have kept coarser (FAT's two seconds): with the same size, its content decides.
+    A photo in place never gets that benefit: the fingerprint reads only the ends of a file, and a
+    same-size edit in the middle (an uncompressed BMP or TIFF) would pass."""
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except FileNotFoundError:
@@ -55,7 +58,7 @@ def check(path: str, facts: Facts, what: str, follow: bool = True) -> str | None
         return changed
     if facts.mtime_ns is None or st.st_mtime_ns == facts.mtime_ns:
         return None
-    if facts.fingerprint is None or stat_mod.S_ISLNK(st.st_mode):
+    if not moved or facts.fingerprint is None or stat_mod.S_ISLNK(st.st_mode):
         return changed
     try:
         return None if fingerprint_file(path) == facts.fingerprint else changed
@@ -206,7 +209,7 @@ def _one_inode(a: str, b: str) -> bool:
 
 
 def _matches(path: str, facts: Facts) -> bool:
-    return check(path, facts, "", follow=False) is None
+    return check(path, facts, "", follow=False, moved=True) is None
 
 
 def settle(src: str, dst: str, temp: str, facts: Facts) -> tuple[str, str | None]:

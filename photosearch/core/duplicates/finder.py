@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
 from .grouping import Accepts, star_groups
 from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
-from .levels import CANDIDATE, LEVELS, required
+from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
 from .verify import IDENTICAL
@@ -49,17 +49,22 @@ class DuplicateGroup:
         return [self.keep, *(c for c, _ in self.others), *self.protected]
 
 
-IMPOSSIBLE = 99  # a verdict no pair reaches
+def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, str | None]],
+               decided: Collection[tuple[int, int]] = ()) -> Accepts:
+    """Does each pair reach the level? (levels.py says what each level asks.) A pair the user
+    said is not a duplicate never does, however it is met (the second hop, the photo kept).
 
-
-def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, str | None]]) -> Accepts:
-    """Does each pair reach the level? (levels.py says what each level asks.)"""
+    Equal fingerprints prove nothing here: they read only the ends of a file, and two screenshots
+    or scans of one size share them; byte copies have equal pixel records, which the verifier
+    finds the same at once."""
 
     def need(a: int, b: int) -> int | None:
-        (ca, fa), (cb, fb) = info[a], info[b]
-        if level == "identical" and (ca.width, ca.height) != (cb.width, cb.height) and fa != fb:
+        ca, cb = info[a][0], info[b][0]
+        if key(a, b) in decided:
+            return IMPOSSIBLE
+        if level == "identical" and (ca.width, ca.height) != (cb.width, cb.height):
             return IMPOSSIBLE  # the same pixels have the same size: no need to look
-        return required(level, (ca.taken, cb.taken), (ca.camera, cb.camera), bool(fa and fa == fb))
+        return required(level, (ca.taken, cb.taken), (ca.camera, cb.camera), False)
 
     def accepts(pairs: list[tuple[int, int]]) -> list[bool]:
         needs = [need(a, b) for a, b in pairs]
@@ -76,7 +81,7 @@ def level_test(level: str, verifier: Verifier, info: dict[int, tuple[Candidate, 
 def accepts_at(library: Library, level: str, fill_pixels: PixelSource | None = None) -> Accepts:
     """The level test for any pairs of the library's searchable photos (their facts read as met)."""
     info: dict[int, tuple[Candidate, str | None]] = {}
-    test = level_test(level, Verifier(library, fill_pixels), info)
+    test = level_test(level, Verifier(library, fill_pixels), info, decided_pairs(library.catalog))
 
     def accepts(pairs: list[tuple[int, int]]) -> list[bool]:
         unknown = {i for p in pairs for i in p} - info.keys()
@@ -87,6 +92,21 @@ def accepts_at(library: Library, level: str, fill_pixels: PixelSource | None = N
         return [ok.get(p, False) for p in pairs]
 
     return accepts
+
+
+def regroup_around(library: Library, group: DuplicateGroup, chosen: Candidate,
+                   fill_pixels: PixelSource | None = None) -> DuplicateGroup:
+    """The group with `chosen` kept (the user's choice over the rules): its members were proven
+    against the photo the rules kept, so each is proven again against `chosen`, and one that is
+    not at the group's level against it leaves the group (a crop of the whole is no copy of
+    another crop)."""
+    rest = [m for m in group.members if m.id != chosen.id and m not in group.protected]
+    ok = accepts_at(library, group.level, fill_pixels)([(chosen.id, m.id) for m in rest]) if rest else []
+    stay = [m for m, good in zip(rest, ok) if good]
+    scores = {k[0] if k[1] == chosen.id else k[1]: s
+              for k, (s, _) in score_of(library, [key(chosen.id, m.id) for m in stay]).items()}
+    return DuplicateGroup(group.level, chosen, [(m, scores.get(m.id, 0.0)) for m in stay], group.protected,
+                          _evidence(library, (chosen.id, chosen.id), [m.id for m in stay]))
 
 
 def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str] = DEFAULT_RULES,
@@ -113,20 +133,20 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     if decided:
         pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     with Verifier(library, fill_pixels) as verifier:
-        return _groups(library, level, pairs, info, verifier, rules, reference, prefer)
+        return _groups(library, level, pairs, info, level_test(level, verifier, info, decided), verifier, rules,
+                       reference, prefer)
 
 
 def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
-            verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
+            accepts: Accepts, verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
             prefer: Sequence[str]) -> list[DuplicateGroup]:
-    accepts = level_test(level, verifier, info)
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
     for g in star_groups(pairs, order, accepts):
         members = one_per_file([info[i][0] for i in g.members])
         if len(members) < 2:
             continue  # a link and its file: one photo
-        twins = _twins(g.centre, members, info, verifier)
+        twins = _twins(g.centre, members, verifier)
         keep, others, protected = choose(members, rules, reference, prefer, twins)
         scores = dict(g.scores)
         # the photo kept has the centre's very pixels (a twin): what was proven against the one
@@ -151,15 +171,11 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
     return out
 
 
-def _twins(centre: int, members: list[Candidate], info: dict[int, tuple[Candidate, str | None]],
-           verifier: Verifier) -> set[int]:
-    """The members with the centre's very pixels (the same bytes, or proven identical)."""
-    fp = info[centre][1]
-    ids = {c.id: c for c in members}
-    asked = [key(centre, i) for i in ids if i != centre and not (fp and info[i][1] == fp)]
-    proven = verifier.stored(asked)
-    same = {centre, *(i for i in ids if fp and info[i][1] == fp)}
-    same |= {a if b == centre else b for (a, b), v in proven.items() if v >= IDENTICAL}
+def _twins(centre: int, members: list[Candidate], verifier: Verifier) -> set[int]:
+    """The members proven identical to the centre (the same pixels up to re-encoding)."""
+    ids = {c.id for c in members}
+    proven = verifier.stored([key(centre, i) for i in ids if i != centre])
+    same = {centre} | {a if b == centre else b for (a, b), v in proven.items() if v >= IDENTICAL}
     return {c.id for c in members if c.id in same or any(i in same for i, _ in c.links)}
 
 

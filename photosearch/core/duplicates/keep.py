@@ -134,9 +134,12 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
     `reference` and `prefer` are resolved folders; `twins`, the ids of members with the same pixels.
 
     Order: a photo in a reference folder, then the user's choice, then a preferred folder, then
-    a photo with its RAW file (the camera original), then the rules. Among photos with the same
-    pixels, bytes say nothing about quality: the original format (not a lossless file made from a
-    JPEG), then the camera original, then the smaller file."""
+    a photo with its RAW file (the camera original), then the rules. Among photos proven
+    identical (the same pixels up to re-encoding, seen at the pixel record's 384 px), a bigger
+    lossless file says nothing about quality: the original format wins (not a PNG made from a
+    JPEG), then the camera original, then the bigger file, not the smaller. Identical at 384 px
+    does not mean identical at full size: a JPEG saved again at quality 25 passes, and of two
+    saves in one format the bigger holds more of the picture."""
     protected = [m for m in members if _in(m, reference)]
     pool = protected or list(members)
     best = max(c.picture for c in pool)
@@ -148,7 +151,7 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
     if keep.id in twins:
         same = [c for c in pool if c.id in twins and c.picture >= SAME_PICTURE * keep.picture
                 and first(c) == first(keep)]
-        keep = min(same, key=lambda c: (lossless(c), c.origin, c.size, c.date, len(c.path), c.path))
+        keep = min(same, key=lambda c: (lossless(c), c.origin, -c.size, c.date, len(c.path), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]
 

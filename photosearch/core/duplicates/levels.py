@@ -1,12 +1,14 @@
 """What each level of duplicates asks of a pair, in one place for grouping and Compare.
 
-- identical: the same bytes, or the same pixels up to re-encoding (verify.py);
+- identical: the same pixels up to re-encoding (verify.py; byte copies too, quickly: equal
+  fingerprints prove nothing, they read only the ends of a file);
 - copies: an edited copy, proven in pixels;
 - similar: a copy, or a burst or retake. Where both photos have a capture time, the times decide:
-  the same camera within BURST_SECONDS is a burst whatever the pixels say (a person moved, the
-  light changed); far apart in time only a copy counts (another day, a stranger's photo of the
-  same monument). Without capture times on both, the pixels must show the same view: much of
-  both pictures overlapping and agreeing, things moved (verify.py's "same view").
+  one camera, known on both, within BURST_SECONDS is a burst whatever the pixels say (a person
+  moved, the light changed); further apart only a copy counts (another day, a stranger's photo
+  of the same monument). Otherwise (no capture time on one, or another or an unknown camera)
+  the pixels must show the same view: much of both pictures overlapping and agreeing, things
+  moved (verify.py's "same view").
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ NEEDS = {"identical": IDENTICAL, "copies": COPY, "similar": SAME_VIEW}
 # the look-alike score a pair needs to be looked at, per level: identical pictures score ~1
 CANDIDATE = {"identical": 0.9, "copies": FLOOR, "similar": FLOOR}
 BURST_SECONDS = 10 * 60  # bursts are seconds apart, retakes of one view minutes
+IMPOSSIBLE = 99  # a verdict no pair reaches
 
 
 def required(level: str, taken: tuple[float | None, float | None], cameras: tuple[str, str],
@@ -28,11 +31,17 @@ def required(level: str, taken: tuple[float | None, float | None], cameras: tupl
     if same_bytes:
         return None
     ta, tb = taken
+    # one camera, known on both: a photo that lost its camera on the way (a messenger's copy) may
+    # as well be a stranger's
+    same_camera = bool(cameras[0]) and cameras[0] == cameras[1]
+    if same_camera and ta is not None and tb is not None and abs(ta - tb) >= 1:
+        # two exposures: an edited copy keeps its photo's capture time. A tripod's burst can
+        # look like a copy with something added (people walking past); its times cannot
+        return IMPOSSIBLE if need >= COPY else (None if abs(ta - tb) <= BURST_SECONDS else IMPOSSIBLE)
     if need >= COPY or ta is None or tb is None:
         return need
     if abs(ta - tb) > BURST_SECONDS:
         return COPY  # another moment: only a copy brings them together
-    same_camera = not (cameras[0] and cameras[1] and cameras[0] != cameras[1])
     return None if same_camera else need
 
 

@@ -62,6 +62,7 @@ class Residual:
     block: int = BLOCK  # the blocks' side, in the frame's pixels
     displaced: int = 0  # changed blocks whose content is at another changed place (look_further)
     _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
+    _texture: tuple[np.ndarray, np.ndarray] | None = None
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -77,8 +78,10 @@ class Residual:
         verdict would otherwise be a copy (the search costs what the rest of the check does)."""
         if self._far is None:
             return
-        ref, other, textured_r, textured_o = self._far
+        ref, other, texture_r, texture_o = self._far
         self._far = None
+        self._texture = (texture_r, texture_o)
+        textured_r, textured_o = texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE
         changed = self.blocks == CHANGED
         far = _found_elsewhere(ref, other, changed & textured_r, self.block)
         if far.any():
@@ -425,5 +428,5 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
         worst=float(per_block.max()) if per_block.size else 255.0, block=block)
     r._tally(agree, moved, changed)
-    r._far = (nr, n_fitted, texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE)  # as for motion: detail in it
+    r._far = (nr, n_fitted, texture_r, texture_o)
     return r

@@ -30,25 +30,38 @@ def key(a: int, b: int) -> Key:
     return (a, b) if a < b else (b, a)
 
 
+def goes_first(pa: Pixels, pb: Pixels, ids: tuple[int, int] | None = None) -> bool:
+    """Whether a verification looks from `pa`, whatever order the pair was asked in (a verdict must
+    not depend on it): the photo holding more pixels of its own (a crop is looked for inside its
+    original), then the lower id, then the order given."""
+    sa, sb = (p.full[0] * p.full[1] or p.width * p.height for p in (pa, pb))
+    if sa != sb:
+        return sa > sb
+    return ids is None or ids[0] <= ids[1]
+
+
 def pixel_records(library: Library, ids: Iterable[int], fill: PixelSource | None = None) -> dict[int, Pixels]:
     """The photos' pixel records; missing ones from `fill` (then stored, when writable)."""
     wanted = sorted(set(ids))
     if not library.catalog.has_table("pictures"):  # an older catalog opened read-only: none kept yet
         return {}
-    rows = dict(library.catalog.select_in("SELECT photo_id, data FROM pictures WHERE photo_id IN", wanted))
-    lacking = [i for i in wanted if i not in rows]
+    out = {}
+    for pid, blob in library.catalog.select_in("SELECT photo_id, data FROM pictures WHERE photo_id IN", wanted):
+        try:
+            out[int(pid)] = load_pixels(bytes(blob))
+        except ValueError:  # a damaged record proves nothing: made again below, like a missing one
+            continue
+    lacking = [i for i in wanted if i not in out]
     if lacking and fill is not None:
         found = fill(lacking)
         if found and not library.catalog.readonly:
             with library.catalog.transaction() as c:
                 c.executemany("INSERT OR REPLACE INTO pictures VALUES(?, ?)", list(found.items()))
-        rows.update(found)
-    out = {}
-    for pid, blob in rows.items():
-        try:
-            out[int(pid)] = load_pixels(bytes(blob))
-        except ValueError:  # a damaged record proves nothing; the pair stays unproven
-            continue
+        for pid, blob in found.items():
+            try:
+                out[int(pid)] = load_pixels(bytes(blob))
+            except ValueError:  # the photo's own pixels make no record: the pair stays unproven
+                continue
     return out
 
 
@@ -91,8 +104,8 @@ class Verifier:
         return out
 
     def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
-        """The verdict of each pair, keyed (a, b) with a < b, verifying what is not known yet. A
-        pair is looked at from its first photo (a group's centre: its own work is done once)."""
+        """The verdict of each pair, keyed (a, b) with a < b, verifying what is not known yet (each
+        from the photo `goes_first` chooses: most often a group's centre, whose own work is done once)."""
         order = {key(a, b): (a, b) for a, b in pairs}
         wanted = list(order)
         known = self.stored(wanted)
@@ -110,6 +123,8 @@ class Verifier:
             a, b = pair
             if a not in records or b not in records:
                 return key(a, b), Evidence(DIFFERENT, "no pixels to prove it (a photo could not be read)")
+            if not goes_first(records[a], records[b], (a, b)):
+                a, b = b, a
             return key(a, b), verify(records[a], records[b], cache, (a, b))
 
         if self.workers > 1 and len(todo) > 1:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.duplicates import actions, decisions, journal
-from ...core.duplicates.finder import DuplicateGroup, find_duplicates
+from ...core.duplicates.finder import DuplicateGroup, find_duplicates, regroup_around
 from ...core.duplicates.keep import DEFAULT_RULES
 from ...core.library.libraries import Library
 from ..grid.thumbnail_loader import PixmapCache, ThumbnailLoader
@@ -62,6 +62,7 @@ class DuplicatesWindow(QWidget):
         self.loader = ThumbnailLoader(session.app.dirs.cache, parent=self)
         self.loader.loaded.connect(self._thumbnail)
         self.runner = JobRunner("duplicates", parent=self)
+        self._unproven: set[int] = set()  # groups shown with a photo the user chose, not yet proven against it
         self.runner.done.connect(self._done)
         self.runner.failed.connect(self._failed)
         session.add_worker(self.runner)
@@ -170,6 +171,7 @@ class DuplicatesWindow(QWidget):
             if self._library is None or lib is not self._library:
                 return  # another library's groups, asked before a switch
             self.loader.new_generation()
+            self._unproven.clear()
             self.model.set_groups(groups)
             if groups:
                 self.view.setCurrentIndex(self.model.index(0))
@@ -182,6 +184,17 @@ class DuplicatesWindow(QWidget):
             self.status.setText(" ".join([*notes, *([self._said + "."] if self._said else []), text]))
             self._said = ""
             self.groups_ready.emit(len(groups))
+        elif tag == "kept":
+            shown, proven, text = result
+            self._unproven.discard(id(shown))
+            row = next((r for r, g in enumerate(self.model.groups) if g is shown), None)
+            if row is not None:
+                if proven.others:
+                    self.model.replace(row, proven)
+                else:
+                    self.model.remove(row)
+            self.status.setText(text)
+            self.acted.emit(text)
         elif tag in ("trash", "move", "undo", "keep"):
             text, refresh = result
             self.status.setText(text)
@@ -193,7 +206,8 @@ class DuplicatesWindow(QWidget):
     def _failed(self, tag: object, failure: JobFailure) -> None:
         self.status.setText(f"Could not {tag}: {failure.message}")
         self.acted.emit(f"failed: {failure.message}")
-        if tag in ("trash", "move", "keep"):
+        if tag in ("trash", "move", "keep", "kept"):
+            self._unproven.clear()
             self.refresh()  # the list as it really is
 
     def _usable(self) -> Library | None:
@@ -257,13 +271,20 @@ class DuplicatesWindow(QWidget):
         score_of = {c.id: s for c, s in g.others}
         best = max(score_of.values(), default=0.0)
         others = [(m, score_of.get(m.id, best)) for m in g.members if m is not chosen and m not in g.protected]
-        self.model.replace(row, DuplicateGroup(g.level, chosen, others, g.protected))
+        shown = DuplicateGroup(g.level, chosen, others, g.protected)
+        # shown at once, acted on only once each other photo is proven against the one now kept
+        self.model.replace(row, shown)
+        self._unproven.add(id(shown))
+        pixels = self.session.app.pixel_source(lib)
 
-        def work() -> tuple[str, bool]:
+        def work() -> tuple[DuplicateGroup, DuplicateGroup, str]:
             decisions.choose_keep(lib.catalog, chosen.path, others_paths)
-            return f"Keeping {chosen.path}", False
+            proven = regroup_around(lib, shown, chosen, pixels)
+            left = len(shown.others) - len(proven.others)
+            text = f"Keeping {chosen.path}" + (f"; {left} photo(s) left the group: not {g.level} of it" if left else "")
+            return shown, proven, text
 
-        self.runner.submit(work, "keep")
+        self.runner.submit(work, "kept")
 
     def keep_all(self) -> None:
         """Not duplicates: remembered, the group leaves the list and does not come back."""
@@ -295,6 +316,9 @@ class DuplicatesWindow(QWidget):
         row = self.current_row()
         g = self.model.group_at(row)
         if g is None or (lib := self._usable()) is None:
+            return
+        if id(g) in self._unproven:
+            self.status.setText("Still checking the others against the photo you chose to keep; a moment…")
             return
         if confirm and QMessageBox.question(self, "Trash others", f"Move {len(g.others)} photo(s) to the trash?") \
                 != QMessageBox.StandardButton.Yes:

@@ -1,4 +1,5 @@
-"""What each level asks of a pair: copies and identical rest on pixels (or the same bytes);
+"""What each level asks of a pair: copies and identical rest on pixels (never on capture times,
+which can only rule a pair out: one camera's two exposures);
 similar shots on capture time and camera where both photos have them, else on pixels; and the
 real pairs of different shots of one scene are never copies."""
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from photosearch.core.duplicates.levels import BURST_SECONDS, level_of, required
+from photosearch.core.duplicates.levels import BURST_SECONDS, IMPOSSIBLE, level_of, required
 from photosearch.core.duplicates.verify import COPY, DIFFERENT, IDENTICAL, SAME_VIEW
 from tests.test_cli import run
 
@@ -28,17 +29,21 @@ def test_similar_shots_are_bursts_of_one_camera_or_the_same_view():
     assert required("similar", *burst, same_bytes=False) is None
     assert level_of(DIFFERENT, 0.7, *burst, False) == "similar"  # people moved: still one burst
     assert level_of(DIFFERENT, 0.3, *burst, False) == "different"  # ...but it must look alike
-    # another day, or another visitor's photo of the same monument: only a copy counts
-    other_day = ((T, T + 2 * 86400), (CANON, CANON))
+    # another visitor's photo of the same monument, another day: only a copy counts
+    other_day = ((T, T + 2 * 86400), (CANON, NIKON))
     assert required("similar", *other_day, same_bytes=False) == COPY
     assert level_of(SAME_VIEW, 0.95, *other_day, False) == "different"
     assert level_of(COPY, 0.95, *other_day, False) == "copies"
+    # one camera, two moments: two exposures, never a copy (an edited copy keeps its capture time)
+    own_other_day = ((T, T + 2 * 86400), (CANON, CANON))
+    assert required("similar", *own_other_day, same_bytes=False) == IMPOSSIBLE
+    assert level_of(COPY, 0.95, *own_other_day, False) == "different"
     # two cameras at the same moment: their pixels must show the same view
     assert required("similar", (T, T + 1), (CANON, NIKON), same_bytes=False) == SAME_VIEW
     # no capture time on one of them: the pixels decide
     assert required("similar", (T, None), (CANON, ""), same_bytes=False) == SAME_VIEW
     assert level_of(SAME_VIEW, 0.6, (None, None), ("", ""), False) == "similar"
-    assert required("similar", (T, T + BURST_SECONDS + 1), (CANON, CANON), same_bytes=False) == COPY
+    assert required("similar", (T, T + BURST_SECONDS + 1), (CANON, NIKON), same_bytes=False) == COPY
 
 
 def test_real_shots_of_one_scene_are_never_copies(shared, app):

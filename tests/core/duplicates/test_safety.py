@@ -145,7 +145,7 @@ def test_a_photo_with_its_raw_is_the_camera_original_and_its_raw_goes_with_it(is
     assert "2 file(s) of 1 group(s)" in out and trashed(trash) == ["IMG_1.dng", "IMG_1.jpg"]
 
 
-def test_for_the_same_pixels_the_original_format_and_the_smaller_file_win(isolated_home, make_lib, tmp_path):
+def test_for_the_same_pixels_the_original_format_wins(isolated_home, make_lib, tmp_path):
     photos = tmp_path / "photos"
     (photos / "exports").mkdir(parents=True)
     helpers.save_jpeg(helpers.make_photo(4), photos / "IMG_4.jpg")

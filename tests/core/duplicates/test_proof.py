@@ -1,0 +1,156 @@
+"""What a group rests on before its others can go: pixels, never a partial fingerprint; the facts
+the group was found with, not what the catalog says later; the photo the user keeps, every member
+proven against it; the user's "not duplicates", however a pair is met; one verdict whatever the
+order a pair is asked in. Each test is a way a photo was lost or a wrong group shown (a review of
+issue 22's work), made small."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosearch.core.duplicates.fileops import Facts, check
+from photosearch.core.duplicates.levels import IMPOSSIBLE, required
+from photosearch.core.duplicates.verdicts import Verifier, key, pixel_records
+from photosearch.core.duplicates.verify import COPY, SAME_VIEW
+from photosearch.core.pipeline.scanner import fingerprint_file
+from tests import helpers
+from tests.core.duplicates.test_safety import groups, trashed
+from tests.core.duplicates.test_verify import textured
+from tests.test_cli import run
+
+# make_lib, model and trash are test_safety's fixtures
+from tests.core.duplicates.test_safety import make_lib, model, trash  # noqa: F401  isort: skip
+
+
+def _bmp_pair(folder) -> tuple[str, str]:
+    """Two uncompressed screenshots of one size with the same title and task bars and different
+    middles: the fingerprint (the ends of a file) cannot tell them apart."""
+    base = np.array(helpers.make_photo(7, (800, 600)))
+    other = base.copy()
+    other[60:540] = np.array(helpers.make_photo(8, (800, 600)))[60:540]
+    a, b = folder / "shot_a.bmp", folder / "shot_b.bmp"
+    Image.fromarray(base).save(a)
+    Image.fromarray(other).save(b)
+    return str(a), str(b)
+
+
+def test_equal_fingerprints_never_stand_in_for_pixels(isolated_home, make_lib, tmp_path, trash):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    a, b = _bmp_pair(photos)
+    assert fingerprint_file(a) == fingerprint_file(b)  # the premise: the ends are the same
+    make_lib({}, root=photos)
+    for level in ("identical", "copies"):
+        together = [g for g in groups(isolated_home, "--level", level)
+                    if {a, b} <= {g["keep"], *(o["path"] for o in g["others"])}]
+        assert together == [], level
+    run("duplicates", "--level", "copies", "--apply", "trash", home=isolated_home)
+    assert trashed(trash) == []
+
+
+def test_a_photo_edited_in_place_is_changed_whatever_its_fingerprint(tmp_path):
+    photo = tmp_path / "scan.bmp"
+    Image.fromarray(np.array(helpers.make_photo(3, (800, 600)))).save(photo)
+    st = photo.stat()
+    facts = Facts(st.st_size, st.st_mtime_ns, fingerprint_file(str(photo)))
+    pixels = np.array(Image.open(photo))
+    pixels[250:350, 300:500] = 255 - pixels[250:350, 300:500]  # an edit in the middle: same size
+    Image.fromarray(pixels).save(photo)
+    os.utime(photo, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert fingerprint_file(str(photo)) == facts.fingerprint
+    assert "changed since the last scan" in (check(str(photo), facts, "the photo") or "")
+    # a file photosearch moved, whose time another file system kept coarser, is known by its content
+    assert check(str(photo), facts, "the photo", moved=True) is None
+
+
+def test_of_identical_saves_the_better_one_is_kept(isolated_home, make_lib, tmp_path, trash):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    big = np.asarray(textured(11, (1600, 1200)), float) + rng.normal(0, 6, (1200, 1600, 1))
+    picture = Image.fromarray(np.clip(big, 0, 255).astype(np.uint8))
+    picture.save(photos / "IMG_0001.jpg", quality=95)
+    picture.save(photos / "IMG_0001_small.jpg", quality=25)  # the same picture at 384 px, not in full
+    make_lib({}, root=photos)
+    [g] = groups(isolated_home, "--level", "identical")
+    assert g["keep"] == str(photos / "IMG_0001.jpg")
+
+
+def test_a_group_found_before_its_photo_was_indexed_again_is_not_acted_on(isolated_home, make_lib, tmp_path,
+                                                                         trash, app):
+    from photosearch.core.duplicates import actions
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.pipeline.indexer import index_library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    picture = textured(3, (640, 480))
+    picture.save(photos / "a.jpg", quality=95)
+    picture.resize((320, 240)).save(photos / "b_small.jpg", quality=90)
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        [g] = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+        assert g.keep.path == str(photos / "a.jpg")
+        textured(99, (640, 480)).save(photos / "a.jpg", quality=95)  # another picture under its name
+        index_library(lib, app.descriptor_for_indexing(lib))  # the app's own indexing, the window still open
+        out = actions.apply(lib, [g], "trash")
+    assert out.moved == [] and "indexed again" in out.problems[0]
+    assert (photos / "b_small.jpg").exists() and trashed(trash) == []
+
+
+def test_not_duplicates_holds_when_a_third_copy_links_the_two(isolated_home, make_lib, tmp_path, trash):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(21, (900, 600))
+    whole.save(photos / "C_original.jpg", quality=95)
+    whole.crop((60, 40, 840, 560)).save(photos / "X_my_crop.jpg", quality=95)
+    make_lib({}, root=photos)
+    run("duplicates", "--not-duplicate", photos / "C_original.jpg", photos / "X_my_crop.jpg", home=isolated_home)
+    whole.save(photos / "M_backup.jpg", quality=80)  # a backup arrives: a copy of the one, and so of the other
+    run("index", home=isolated_home)
+    for g in groups(isolated_home, "--level", "copies"):
+        members = {g["keep"], *(o["path"] for o in g["others"])}
+        assert not {str(photos / "C_original.jpg"), str(photos / "X_my_crop.jpg")} <= members
+
+
+def test_a_burst_needs_one_known_camera_and_two_exposures_are_never_copies():
+    t = (1000.0, 1180.0)
+    assert required("similar", t, ("Canon EOS", "Canon EOS"), False) is None  # a burst: the times say so
+    assert required("similar", t, ("Canon EOS", ""), False) == SAME_VIEW  # a stranger's, perhaps: pixels
+    assert required("similar", t, ("", ""), False) == SAME_VIEW
+    assert required("copies", t, ("Canon EOS", "Canon EOS"), False) == IMPOSSIBLE  # two exposures
+    assert required("copies", (1000.0, 1000.0), ("Canon EOS", "Canon EOS"), False) == COPY  # one: pixels decide
+    assert required("copies", t, ("Canon EOS", ""), False) == COPY  # the camera lost on the way: pixels decide
+
+
+@pytest.mark.parametrize("left", [0, 1])
+def test_a_verdict_does_not_depend_on_the_order_a_pair_is_asked_in(isolated_home, make_lib, tmp_path, app, left):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(5 + left, (900, 600))
+    whole.save(photos / "whole.jpg", quality=95)
+    whole.crop((0, 0, 600, 600) if left else (300, 0, 900, 600)).save(photos / "part.jpg", quality=90)
+    helpers.save_jpeg(helpers.make_photo(40), photos / "other.jpg")
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        ids = [lib.catalog.photo_by_path(str(photos / n)).id for n in ("whole.jpg", "part.jpg", "other.jpg")]
+        pairs = [(a, b) for a in ids for b in ids if a < b]
+        ours = Verifier(lib, workers=1).verdicts(pairs)
+        lib.catalog.conn.execute("UPDATE dup_pairs SET verdict=NULL")
+        theirs = Verifier(lib, workers=1).verdicts([(b, a) for a, b in pairs])
+    assert ours == theirs and ours[key(ids[0], ids[1])] == COPY
+
+
+def test_a_damaged_pixel_record_is_made_again(isolated_home, make_lib, app):
+    photos = make_lib({"a.jpg": 1, "b.jpg": 2})
+    with app.libraries.open("lib", write=True) as lib:
+        pid = lib.catalog.photo_by_path(str(photos / "a.jpg")).id
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE pictures SET data=? WHERE photo_id=?", (b"PX2 damaged", pid))
+        assert pid not in pixel_records(lib, [pid])  # proves nothing as it is
+        assert pid in pixel_records(lib, [pid], app.pixel_source(lib))  # made again from the photo
+        assert pid in pixel_records(lib, [pid])  # and kept
