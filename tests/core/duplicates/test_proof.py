@@ -22,9 +22,6 @@ from tests.core.duplicates.test_safety import groups, trashed
 from tests.core.duplicates.test_verify import textured
 from tests.test_cli import run
 
-# make_lib, model and trash are test_safety's fixtures
-from tests.core.duplicates.test_safety import make_lib, model, trash  # noqa: F401  isort: skip
-
 
 def _bmp_pair(folder) -> tuple[str, str]:
     """Two uncompressed screenshots of one size with the same title and task bars and different
