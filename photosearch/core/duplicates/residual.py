@@ -63,6 +63,7 @@ class Residual:
     displaced: int = 0  # changed blocks whose content is at another changed place (look_further)
     _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
     _texture: tuple[np.ndarray, np.ndarray] | None = None
+    coarse: np.ndarray | None = None  # [ny, nx] the coarse structure's correlation per block
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -428,5 +429,6 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
         worst=float(per_block.max()) if per_block.size else 255.0, block=block)
     r._tally(agree, moved, changed)
+    r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)
     return r

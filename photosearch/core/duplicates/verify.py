@@ -28,7 +28,7 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import Alignment, FeatureCache, align, scale_of
-from .residual import Residual, block_for, compare_aligned, own
+from .residual import CHANGED, Residual, block_for, compare_aligned, own
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
@@ -44,6 +44,11 @@ COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that mov
 COPY_DISPLACED = 2  # ... or this many blocks' content found at another place the pictures differ
 CLOSER = 1.25  # a picture inside the other with this many times its pixels along a side is a closer shot
 COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
+STRONG = 0.2  # a changed block whose coarse structure correlates below this: nothing of it is in the other
+# ... in this many separate places (of 2 blocks or more): things came and went all over the picture
+# (people walking past a still camera: 2-8 places, 4 or more in 3 of 4 pairs); an overlay, a logo
+# and a caption were measured in at most 3, heavy recompression in none but one case of 7
+COPY_PLACES = 4
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97
@@ -127,11 +132,14 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     if closer and inside >= COPY_COVERAGE and r.agree >= COPY_AGREE:
         ev.reason = "a closer photo of part of the other: it holds more detail there than the other has"
         return ev
+    places = 0
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
-        moved = r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
+        places = _changed_places(r)
+        moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
+                 or places >= COPY_PLACES)
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
-                     displaced=float(r.displaced))
+                     displaced=float(r.displaced), places=float(places))
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
@@ -142,7 +150,9 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         return ev
     if min(r.coverage_a, r.coverage_b) >= VIEW_COVERAGE and r.agree + r.moved >= VIEW_MATCH:
         ev.verdict = SAME_VIEW
-        ev.reason = ("another shot of the same scene: things moved" if moved else
+        ev.reason = (f"another shot of the same scene: things came and went in {places} places"
+                     if places >= COPY_PLACES else
+                     "another shot of the same scene: things moved" if moved else
                      "another shot of the same scene: it differs in places")
         return ev
     if inside < COPY_COVERAGE and r.agree >= COPY_AGREE and not moved:
@@ -153,6 +163,15 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     else:
         ev.reason = "different pictures: no alignment of one onto the other explains them"
     return ev
+
+
+def _changed_places(r: Residual) -> int:
+    """In how many separate places content is wholly other (2 blocks or more each)."""
+    if r.coarse is None:
+        return 0
+    strong = ((r.blocks == CHANGED) & (r.coarse < STRONG)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    return int((stats[1:count, cv2.CC_STAT_AREA] >= 2).sum())
 
 
 def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
