@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
                         "in pixels; similar: also bursts and retakes of one scene")
     p.add_argument("--json", action="store_true", help="one JSON object per group per line")
     p.add_argument("--keep", metavar="RULES",
-                   help="which photo to keep, rules in order (default: resolution,size,date,original,path)")
+                   help="which photo to keep, rules in order (default: resolution,original,size,date,path)")
     p.add_argument("--prefer", action="append", default=[], metavar="DIR",
                    help="keep the photo in this folder when a group has one there; repeatable")
     p.add_argument("--keep-photo", metavar="PATH",

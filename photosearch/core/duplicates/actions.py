@@ -93,18 +93,28 @@ def plan(library: Library, groups: Sequence[DuplicateGroup]) -> list[Plan]:
     return [Plan(member(g.keep), [member(c) for c, _ in g.others], [c.path for c in g.protected]) for g in groups]
 
 
+def _links_hold(m: Member) -> str | None:
+    """A link goes and comes back with its file only while it still leads to it: one an editor
+    replaced by a file of its own (saving through it) is another photo now."""
+    real = os.path.realpath(m.path)
+    for _, link in m.links:
+        if os.path.lexists(link) and os.path.realpath(link) != real:
+            return f"{link} no longer leads to {m.path} (index the library again)"
+    return None
+
+
 def _check(p: Plan) -> str | None:
     """Why this group must not be touched now, or None."""
     stale = [m.stale for m in [p.keep, *p.others] if m.stale]
     if stale:
         return stale[0]
-    why = check(p.keep.path, p.keep.facts, "the photo to keep")
+    why = check(p.keep.path, p.keep.facts, "the photo to keep") or _links_hold(p.keep)
     if why:
         return why
     kept = {os.path.realpath(f) for f in [p.keep.path, *p.keep.companions, *(x for _, x in p.keep.links),
                                          *p.protected]}
     for m in p.others:
-        why = check(m.path, m.facts, os.path.basename(m.path))
+        why = check(m.path, m.facts, os.path.basename(m.path)) or _links_hold(m)
         if why:
             return why
         for f in [m.path, *m.companions, *(x for _, x in m.links)]:

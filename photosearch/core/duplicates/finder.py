@@ -134,16 +134,22 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
         pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     with Verifier(library, fill_pixels) as verifier:
         return _groups(library, level, pairs, info, level_test(level, verifier, info, decided), verifier, rules,
-                       reference, prefer)
+                       reference, prefer, decided)
 
 
 def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
             accepts: Accepts, verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
-            prefer: Sequence[str]) -> list[DuplicateGroup]:
+            prefer: Sequence[str], decided: Collection[tuple[int, int]] = ()) -> list[DuplicateGroup]:
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out = []
     for g in star_groups(pairs, order, accepts):
         members = one_per_file([info[i][0] for i in g.members])
+        if decided:  # two photos the user said are not duplicates never share a group (the first stays)
+            apart: list[Candidate] = []
+            for c in members:
+                if not any(key(c.id, d.id) in decided for d in apart):
+                    apart.append(c)
+            members = apart
         if len(members) < 2:
             continue  # a link and its file: one photo
         twins = _twins(g.centre, members, verifier)

@@ -18,7 +18,9 @@ from ..errors import PhotosearchError
 # resolution first (of the picture: a frame adds pixels, not picture), then the larger file, then
 # the older capture date (EXIF, else the file's date), then the camera original over a re-encode
 # or a screenshot, then the shorter path
-DEFAULT_RULES = ("resolution", "size", "date", "original", "path")
+# the camera original before the file size: at one resolution a re-save or an export is never
+# better than its source, and it loses the capture date and camera a bigger file cannot make up for
+DEFAULT_RULES = ("resolution", "original", "size", "date", "path")
 CAMERA_FORMATS = {".jpg", ".jpeg", ".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
                   ".raf", ".pef", ".srw"}
 # formats that keep every pixel: a file in one of them holding a JPEG's very pixels was made from
@@ -135,11 +137,12 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
 
     Order: a photo in a reference folder, then the user's choice, then a preferred folder, then
     a photo with its RAW file (the camera original), then the rules. Among photos proven
-    identical (the same pixels up to re-encoding, seen at the pixel record's 384 px), a bigger
-    lossless file says nothing about quality: the original format wins (not a PNG made from a
-    JPEG), then the camera original, then the bigger file, not the smaller. Identical at 384 px
-    does not mean identical at full size: a JPEG saved again at quality 25 passes, and of two
-    saves in one format the bigger holds more of the picture."""
+    identical (the same pixels up to re-encoding, seen at the pixel record's 384 px), bytes say
+    little: a lossless export made from the camera's JPEG loses to it; else a lossless file wins
+    (it holds every pixel its lossy twins hold: a scan's TIFF master over its JPEG), then the
+    camera original, then the bigger file, not the smaller: identical at 384 px does not mean
+    identical at full size (a JPEG saved again at quality 25 passes), and of two saves in one
+    format the bigger holds more of the picture."""
     protected = [m for m in members if _in(m, reference)]
     pool = protected or list(members)
     best = max(c.picture for c in pool)
@@ -151,7 +154,12 @@ def choose(members: Sequence[Candidate], rules: Sequence[str] = DEFAULT_RULES, r
     if keep.id in twins:
         same = [c for c in pool if c.id in twins and c.picture >= SAME_PICTURE * keep.picture
                 and first(c) == first(keep)]
-        keep = min(same, key=lambda c: (lossless(c), c.origin, -c.size, c.date, len(c.path), c.path))
+        # a lossless file without a camera beside the camera's lossy one was made from it (an
+        # export); any other lossless one holds at least the pixels of its lossy twins (a scan's
+        # TIFF master and its JPEG)
+        camera_lossy = any(c.camera and not lossless(c) for c in same)
+        keep = min(same, key=lambda c: (lossless(c) and not c.camera and camera_lossy, not lossless(c), c.origin,
+                                        -c.size, c.date, len(c.path), c.path))
     others = [m for m in members if m is not keep and m not in protected]
     return keep, others, [p for p in protected if p is not keep]
 

@@ -34,10 +34,12 @@ def required(level: str, taken: tuple[float | None, float | None], cameras: tupl
     # one camera, known on both: a photo that lost its camera on the way (a messenger's copy) may
     # as well be a stranger's
     same_camera = bool(cameras[0]) and cameras[0] == cameras[1]
-    if same_camera and ta is not None and tb is not None and abs(ta - tb) >= 1:
-        # two exposures: an edited copy keeps its photo's capture time. A tripod's burst can
-        # look like a copy with something added (people walking past); its times cannot
-        return IMPOSSIBLE if need >= COPY else (None if abs(ta - tb) <= BURST_SECONDS else IMPOSSIBLE)
+    if same_camera and ta is not None and tb is not None and 1 <= abs(ta - tb) <= BURST_SECONDS:
+        # a burst: two exposures, and an edited copy keeps its photo's capture time. A tripod's
+        # burst can look like a copy with something added (people walking past); its times
+        # cannot. (Further apart, the time may be an editor's: EXIF DateTime, read when
+        # DateTimeOriginal is missing, is rewritten on every save.)
+        return IMPOSSIBLE if need >= COPY else None
     if need >= COPY or ta is None or tb is None:
         return need
     if abs(ta - tb) > BURST_SECONDS:

@@ -23,6 +23,9 @@ from .pairs import score_of
 from .verify import DIFFERENT, Evidence, verify
 
 PixelSource = Callable[[list[int]], dict[int, bytes]]
+# the rules verdicts were drawn by: stored verdicts of other rules are drawn again (a library
+# keeps its verdicts across releases; a rule made stricter must reach them)
+RULES_VERSION = "2"
 Key = tuple[int, int]
 
 
@@ -65,6 +68,20 @@ def pixel_records(library: Library, ids: Iterable[int], fill: PixelSource | None
     return out
 
 
+def _up_to_date(library: Library) -> bool:
+    """Whether the stored verdicts were drawn by today's rules; a writable library's older ones
+    are dropped (drawn again as grouping meets them), a read-only one's are not used."""
+    catalog = library.catalog
+    if not catalog.has_table("dup_pairs") or catalog.meta("verdict_rules") == RULES_VERSION:
+        return True
+    if catalog.readonly:
+        return False
+    with catalog.transaction() as c:
+        c.execute("UPDATE dup_pairs SET verdict=NULL, evidence=NULL WHERE verdict IS NOT NULL")
+        c.execute("INSERT OR REPLACE INTO meta VALUES('verdict_rules', ?)", (RULES_VERSION,))
+    return True
+
+
 class Verifier:
     """Verdicts for pairs of one library, cached in `dup_pairs` (in memory too for a read-only
     library, which cannot store them)."""
@@ -76,6 +93,7 @@ class Verifier:
         self._memo: dict[Key, int] = {}
         self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
+        self._trust_stored = _up_to_date(library)
 
     def __enter__(self) -> Verifier:
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="photosearch-verify")
@@ -92,7 +110,7 @@ class Verifier:
     def stored(self, pairs: Sequence[Key]) -> dict[Key, int]:
         """Verdicts already known for these pairs."""
         out = {k: self._memo[k] for k in pairs if k in self._memo}
-        rest = [k for k in pairs if k not in out]
+        rest = [k for k in pairs if k not in out] if self._trust_stored else []
         by_a: dict[int, list[int]] = {}
         for a, b in rest:
             by_a.setdefault(a, []).append(b)

@@ -142,7 +142,8 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
                      displaced=float(r.displaced), places=float(places))
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
-        same_frame = a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
+        same_frame = (a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
+                      and _same_size(a, b))
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
                 and r.worst <= IDENTICAL_WORST):
             ev.verdict, ev.reason = IDENTICAL, "the same picture: the same pixels, re-encoded at most"
@@ -164,6 +165,11 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     else:
         ev.reason = "different pictures: no alignment of one onto the other explains them"
     return ev
+
+
+def _same_size(a: Pixels, b: Pixels) -> bool:
+    """The photos themselves are one size (records from a reduced decode look alike either way)."""
+    return not (all(a.full) and all(b.full)) or a.full == b.full
 
 
 def _changed_places(r: Residual) -> int:
@@ -198,6 +204,8 @@ def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[
     best: Evidence | None = None
     found = align(a, b, cache, keys)
     same = found and _the_same_pixels(a, b, found[0])
+    if same and not _same_size(a, b):  # the same picture at 384 px, but one photo holds it smaller
+        same.verdict, same.reason = COPY, "an edited copy: resized"
     if same:
         return same
     for al in found:

@@ -224,6 +224,9 @@ def diff(found: dict[str, FileInfo], known: dict[str, Known],
     return result
 
 
+MOVE_TIME_NS = 2_000_000_000
+
+
 def _detect_moves(result: ScanResult, gone: dict[str, Known]) -> None:
     by_size: dict[int, list[tuple[str, Known]]] = {}
     for path, k in gone.items():
@@ -242,7 +245,11 @@ def _detect_moves(result: ScanResult, gone: dict[str, Known]) -> None:
         except OSError:
             still_new.append(info)
             continue
-        match = next((c for c in candidates if c[1].fingerprint == fp), None)
+        # the fingerprint reads only a file's ends: two screenshots or scans of one size can share
+        # them. A move keeps a file's time (rename, mv, file managers, rsync -a; FAT keeps it to
+        # 2 s); a new file with another time is embedded as the new photo it may be
+        match = next((c for c in candidates if c[1].fingerprint == fp
+                      and abs(c[1].mtime_ns - info.mtime_ns) <= MOVE_TIME_NS), None)
         if match is None:
             still_new.append(info)
             continue

@@ -188,11 +188,12 @@ class DuplicatesWindow(QWidget):
             shown, proven, text = result
             self._unproven.discard(id(shown))
             row = next((r for r, g in enumerate(self.model.groups) if g is shown), None)
-            if row is not None:
-                if proven.others:
-                    self.model.replace(row, proven)
-                else:
-                    self.model.remove(row)
+            if row is None:
+                self.refresh()  # the list was found again meanwhile, without the choice: again
+            elif proven.others:
+                self.model.replace(row, proven)
+            else:
+                self.model.remove(row)
             self.status.setText(text)
             self.acted.emit(text)
         elif tag in ("trash", "move", "undo", "keep"):
@@ -207,7 +208,8 @@ class DuplicatesWindow(QWidget):
         self.status.setText(f"Could not {tag}: {failure.message}")
         self.acted.emit(f"failed: {failure.message}")
         if tag in ("trash", "move", "keep", "kept"):
-            self._unproven.clear()
+            # a group still being proven against the photo the user chose stays closed to file
+            # actions: the list found again replaces it
             self.refresh()  # the list as it really is
 
     def _usable(self) -> Library | None:

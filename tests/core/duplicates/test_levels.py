@@ -1,5 +1,5 @@
 """What each level asks of a pair: copies and identical rest on pixels (never on capture times,
-which can only rule a pair out: one camera's two exposures);
+which can only rule a pair out: one camera's burst);
 similar shots on capture time and camera where both photos have them, else on pixels; and the
 real pairs of different shots of one scene are never copies."""
 
@@ -34,16 +34,21 @@ def test_similar_shots_are_bursts_of_one_camera_or_the_same_view():
     assert required("similar", *other_day, same_bytes=False) == COPY
     assert level_of(SAME_VIEW, 0.95, *other_day, False) == "different"
     assert level_of(COPY, 0.95, *other_day, False) == "copies"
-    # one camera, two moments: two exposures, never a copy (an edited copy keeps its capture time)
+    # one camera, seconds apart: a burst, two exposures, never a copy (a copy keeps its capture time)
+    burst_frames = ((T, T + 2), (CANON, CANON))
+    assert required("copies", *burst_frames, same_bytes=False) == IMPOSSIBLE
+    assert level_of(COPY, 0.95, *burst_frames, False) == "similar"
+    # days apart the time may be an editor's (DateTime is rewritten on save): the pixels decide
     own_other_day = ((T, T + 2 * 86400), (CANON, CANON))
-    assert required("similar", *own_other_day, same_bytes=False) == IMPOSSIBLE
-    assert level_of(COPY, 0.95, *own_other_day, False) == "different"
+    assert required("copies", *own_other_day, same_bytes=False) == COPY
+    assert level_of(COPY, 0.95, *own_other_day, False) == "copies"
     # two cameras at the same moment: their pixels must show the same view
     assert required("similar", (T, T + 1), (CANON, NIKON), same_bytes=False) == SAME_VIEW
     # no capture time on one of them: the pixels decide
     assert required("similar", (T, None), (CANON, ""), same_bytes=False) == SAME_VIEW
     assert level_of(SAME_VIEW, 0.6, (None, None), ("", ""), False) == "similar"
     assert required("similar", (T, T + BURST_SECONDS + 1), (CANON, NIKON), same_bytes=False) == COPY
+    assert required("similar", (T, T + BURST_SECONDS + 1), (CANON, CANON), same_bytes=False) == COPY
 
 
 def test_real_shots_of_one_scene_are_never_copies(shared, app):

@@ -108,6 +108,7 @@ def test_not_duplicates_holds_when_a_third_copy_links_the_two(isolated_home, mak
     make_lib({}, root=photos)
     run("duplicates", "--not-duplicate", photos / "C_original.jpg", photos / "X_my_crop.jpg", home=isolated_home)
     whole.save(photos / "M_backup.jpg", quality=80)  # a backup arrives: a copy of the one, and so of the other
+    Image.open(photos / "C_original.jpg").save(photos / "C_export.png")  # and an export: the centre, a twin
     run("index", home=isolated_home)
     for g in groups(isolated_home, "--level", "copies"):
         members = {g["keep"], *(o["path"] for o in g["others"])}
@@ -151,3 +152,42 @@ def test_a_damaged_pixel_record_is_made_again(isolated_home, make_lib, app):
         assert pid not in pixel_records(lib, [pid])  # proves nothing as it is
         assert pid in pixel_records(lib, [pid], app.pixel_source(lib))  # made again from the photo
         assert pid in pixel_records(lib, [pid])  # and kept
+
+
+def test_a_link_replaced_by_a_file_of_its_own_stops_its_group(isolated_home, make_lib, tmp_path, trash, app):
+    from photosearch.core.duplicates import actions
+    from photosearch.core.duplicates.finder import find_duplicates
+
+    photos = tmp_path / "photos"
+    (photos / "album").mkdir(parents=True)
+    picture = textured(3, (640, 480))
+    picture.save(photos / "K.jpg", quality=95)
+    picture.resize((320, 240)).save(photos / "M_small.jpg", quality=90)
+    os.symlink("../M_small.jpg", photos / "album" / "M_link.jpg")
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        [g] = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+        assert [p for _, p in g.others[0][0].links] == [str(photos / "album/M_link.jpg")]
+        (photos / "album" / "M_link.jpg").unlink()  # an editor saved through the link: a file of its own
+        textured(9, (640, 480)).save(photos / "album" / "M_link.jpg", quality=95)
+        out = actions.apply(lib, [g], "trash")
+    assert out.moved == [] and "no longer leads to" in out.problems[0] and trashed(trash) == []
+
+
+def test_verdicts_drawn_by_older_rules_are_drawn_again(isolated_home, make_lib, tmp_path, app):
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.duplicates.verdicts import RULES_VERSION
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    picture = textured(3, (640, 480))
+    picture.save(photos / "a.jpg", quality=95)
+    picture.resize((320, 240)).save(photos / "b_small.jpg", quality=90)
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        assert len(find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))) == 1
+        with lib.catalog.transaction() as c:  # what an older verifier said, wrongly
+            c.execute("UPDATE dup_pairs SET verdict=0 WHERE verdict IS NOT NULL")
+            c.execute("INSERT OR REPLACE INTO meta VALUES('verdict_rules', '1')")
+        assert len(find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))) == 1
+        assert lib.catalog.meta("verdict_rules") == RULES_VERSION

@@ -112,13 +112,18 @@ def test_a_photo_with_its_raw_is_the_camera_original_and_its_raw_goes_with_it(is
 def test_for_the_same_pixels_the_original_format_wins(isolated_home, make_lib, tmp_path):
     photos = tmp_path / "photos"
     (photos / "exports").mkdir(parents=True)
-    helpers.save_jpeg(helpers.make_photo(4), photos / "IMG_4.jpg")
+    camera = Image.Exif()
+    camera[0x010F], camera[0x0110] = "Canon", "Canon EOS R6"
+    helpers.make_photo(4).save(photos / "IMG_4.jpg", quality=90, exif=camera.tobytes())  # the camera's JPEG
     Image.open(photos / "IMG_4.jpg").save(photos / "exports" / "IMG_4.png")  # lossless, bigger, same pixels
-    helpers.save_jpeg(helpers.make_photo(5), photos / "five.jpg")
+    # a scan's lossless master and a JPEG made from it: the master holds every pixel
+    helpers.make_photo(6).save(photos / "scan_6.tif")
+    helpers.save_jpeg(Image.open(photos / "scan_6.tif"), photos / "exports" / "scan_6.jpg", quality=95)
     make_lib({}, root=photos)
     assert (photos / "exports" / "IMG_4.png").stat().st_size > (photos / "IMG_4.jpg").stat().st_size
-    [g] = groups(isolated_home)
-    assert g["keep"] == str(photos / "IMG_4.jpg") and g["others"][0]["path"] == str(photos / "exports/IMG_4.png")
+    keeps = {g["keep"]: [o["path"] for o in g["others"]] for g in groups(isolated_home)}
+    assert keeps == {str(photos / "IMG_4.jpg"): [str(photos / "exports/IMG_4.png")],
+                     str(photos / "scan_6.tif"): [str(photos / "exports/scan_6.jpg")]}
 
 
 def test_decisions_tell_byte_identical_copies_apart_and_follow_renames(isolated_home, make_lib):

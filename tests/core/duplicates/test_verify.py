@@ -163,3 +163,22 @@ def test_crops_of_drawings_are_copies():
     unrelated = [judge(jpeg(make_photo(s, (480, 360)), 92), jpeg(make_photo(s + 100, (480, 360)), 92)).verdict
                  for s in range(6)]
     assert all(v < COPY for v in unrelated), unrelated
+
+
+def _came_and_went(img: Image.Image, places: list[tuple[int, int]], seed: int) -> Image.Image:
+    """The same view with other things at these places: people walking past a still camera."""
+    out = img.copy()
+    other = textured(seed, img.size)
+    for x, y in places:
+        out.paste(other.crop((x, y, x + 44, y + 70)), (x, y))
+    return out
+
+
+def test_things_that_came_and_went_in_many_places_are_another_moment_not_an_edit():
+    still = textured(41, (640, 480))
+    six = [(40, 40), (300, 60), (540, 50), (60, 330), (320, 300), (540, 360)]
+    frame1, frame2 = _came_and_went(still, six[:3], 42), _came_and_went(still, six[3:], 43)
+    ev = judge(jpeg(frame1), jpeg(frame2))
+    assert ev.verdict == SAME_VIEW and "came and went" in ev.reason
+    # a caption and a logo are an edit, in two places
+    assert judge(jpeg(still), jpeg(_came_and_went(still, six[:2], 44))).verdict == COPY

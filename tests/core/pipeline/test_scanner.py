@@ -109,3 +109,24 @@ def test_files_under_a_missing_root_are_gone_not_removed(tmp_path):
     # a folder the user took out of the library is another matter
     result = scan([str(tmp_path / "elsewhere")], cat.known())
     assert result.gone == [] and len(result.removed) == 1
+
+
+def test_a_new_file_with_a_gone_ones_ends_but_another_time_is_new(tmp_path):
+    """The fingerprint reads a file's ends only: two screenshots of one size share them. A move
+    keeps the file's time; another file with the same ends and another time is not that photo."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    base = np.array(make_photo(7, (800, 600)))
+    Image.fromarray(base).save(folder / "A.bmp")
+    cat = _catalog_from(tmp_path, folder)
+    other = base.copy()
+    other[60:540] = np.array(make_photo(8, (800, 600)))[60:540]
+    (folder / "A.bmp").unlink()
+    Image.fromarray(other).save(folder / "B.bmp")
+    os.utime(folder / "B.bmp", ns=(1, os.stat(folder / "B.bmp").st_mtime_ns + 60 * 10**9))
+    result = scan([str(folder)], cat.known())
+    assert fingerprint_file(str(folder / "B.bmp")) == next(iter(cat.known().values())).fingerprint
+    assert result.moved == [] and [os.path.basename(f.path) for f in result.new] == ["B.bmp"]
