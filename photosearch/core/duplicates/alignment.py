@@ -249,9 +249,10 @@ def crop_alignment(a: Pixels, b: Pixels) -> Alignment | None:
     return Alignment(m, "crop", quick=quick_score(a, b, m))
 
 
-def align(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> list[Alignment]:
-    """Candidate alignments of B onto A, best first (at most a few)."""
-    found = whole_alignments(a, b)[:2]
+def align(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2),
+          points: bool = False) -> list[Alignment]:
+    """Candidate alignments of B onto A, best first (at most a few); `points`: by keypoints only."""
+    found = [] if points else whole_alignments(a, b)[:2]
     if not found or found[0].quick < WHOLE_ENOUGH:
         cache = cache or FeatureCache()
         fa = cache.get(keys[0], a)

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from ..vision.pixels import Pixels
-from .alignment import Alignment, FeatureCache, align, scale_of
+from .alignment import WHOLE_ENOUGH, Alignment, FeatureCache, align, scale_of
 from .residual import CHANGED, Residual, block_for, compare_aligned, own
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
@@ -199,6 +199,19 @@ def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
                      "noise": noise, "worst": worst})
 
 
+def _closest_look(a: Pixels, b: Pixels, found: list[Alignment], best: Evidence | None) -> Evidence | None:
+    """The best verdict of these alignments (or `best`), a copy ending the search."""
+    for al in found:
+        if al.quick < max(QUICK_REJECT, found[0].quick - 0.2):
+            continue  # coarsely the aligned pictures disagree, or far less than the best way: not worth a close look
+        ev = judge(a, b, al, compare_aligned(a, b, al.matrix))
+        if best is None or (ev.verdict, ev.facts["agree"]) > (best.verdict, best.facts["agree"]):
+            best = ev
+        if best.verdict >= COPY:
+            break
+    return best
+
+
 def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> Evidence:
     """The verdict on two pixel records, with its evidence (the best of a few alignments)."""
     best: Evidence | None = None
@@ -208,14 +221,12 @@ def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[
         same.verdict, same.reason = COPY, "an edited copy: resized"
     if same:
         return same
-    for al in found:
-        if al.quick < max(QUICK_REJECT, found[0].quick - 0.2):
-            continue  # coarsely the aligned pictures disagree, or far less than the best way: not worth a close look
-        ev = judge(a, b, al, compare_aligned(a, b, al.matrix))
-        if best is None or (ev.verdict, ev.facts["agree"]) > (best.verdict, best.facts["agree"]):
-            best = ev
-        if best.verdict >= COPY:
-            break
+    best = _closest_look(a, b, found, None)
+    if (best is not None and best.verdict < COPY and found[0].quick >= WHOLE_ENOUGH
+            and all(al.source == "whole" for al in found)):
+        # a picture cut a little at its edges fits the other's box well enough to mislead: its
+        # keypoints say where it really sits
+        best = _closest_look(a, b, align(a, b, cache, keys, points=True), best)
     if best is not None:
         return best
     if min(float(a.grey.std()), float(b.grey.std())) < FLAT:

@@ -74,4 +74,4 @@ def test_compare_json_says_a_burst_is_not_a_copy(shared, isolated_home, pair):
     out = json.loads(run("compare", folder / pair[0], folder / pair[1], "--json", "--model",
                          shared / "models" / "efficientnet_lite0_fp32.onnx", home=isolated_home).stdout)
     assert out["level"] == "similar" and out["evidence"]["pixels"] == "same view"
-    assert out["evidence"]["moved"] > 0.1 and out["evidence"]["matched_points"] == 0  # aligned as a whole
+    assert out["evidence"]["moved"] > 0.1  # people moved
