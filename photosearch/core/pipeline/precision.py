@@ -15,6 +15,12 @@ model unoptimised, every tensor measured), and 32 photos gave the int8 model the
 as 200 (benchmarks/int8_agreement.py: ResNet-50-shaped graph, 300 held-out photos, mean cosine
 0.9996 and top-10 overlap 0.934 from 200, 64, 32 and 16). The check's photos are photos to index:
 read once, their views serve the check and then indexing.
+
+Measured again on 2026-11-30 (benchmarks/int8_agreement.py, this ONNX Runtime): the offline
+EfficientNet-Lite0's int8 model now agrees only 0.927 on average (lowest 0.743, top-10 overlap
+0.71) whether calibrated on 200 photos or 32, and fails the check: a library on that model
+stays at fp32 and says why. Why it fell from the 0.993 above is not known yet (the weight
+arithmetic is checked bit for bit against the quantizer's own).
 """
 
 from __future__ import annotations
