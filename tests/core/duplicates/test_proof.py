@@ -77,18 +77,24 @@ def test_of_identical_saves_the_better_one_is_kept(isolated_home, make_lib, tmp_
     assert g["keep"] == str(photos / "IMG_0001.jpg")
 
 
-def test_a_group_found_before_its_photo_was_indexed_again_is_not_acted_on(isolated_home, make_lib, tmp_path,
-                                                                         trash, app):
-    from photosearch.core.duplicates import actions
-    from photosearch.core.duplicates.finder import find_duplicates
-    from photosearch.core.pipeline.indexer import index_library
-
+def _a_photo_and_its_small_copy(tmp_path, make_lib):
+    """a.jpg and b_small.jpg, a copy at half its size, indexed: one group at copies."""
     photos = tmp_path / "photos"
     photos.mkdir()
     picture = textured(3, (640, 480))
     picture.save(photos / "a.jpg", quality=95)
     picture.resize((320, 240)).save(photos / "b_small.jpg", quality=90)
     make_lib({}, root=photos)
+    return photos
+
+
+def test_a_group_found_before_its_photo_was_indexed_again_is_not_acted_on(isolated_home, make_lib, tmp_path,
+                                                                         trash, app):
+    from photosearch.core.duplicates import actions
+    from photosearch.core.duplicates.finder import find_duplicates
+    from photosearch.core.pipeline.indexer import index_library
+
+    photos = _a_photo_and_its_small_copy(tmp_path, make_lib)
     with app.libraries.open("lib", write=True) as lib:
         [g] = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
         assert g.keep.path == str(photos / "a.jpg")
@@ -178,12 +184,7 @@ def test_verdicts_drawn_by_older_rules_are_drawn_again(isolated_home, make_lib, 
     from photosearch.core.duplicates.finder import find_duplicates
     from photosearch.core.duplicates.verdicts import RULES_VERSION
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    picture = textured(3, (640, 480))
-    picture.save(photos / "a.jpg", quality=95)
-    picture.resize((320, 240)).save(photos / "b_small.jpg", quality=90)
-    make_lib({}, root=photos)
+    _a_photo_and_its_small_copy(tmp_path, make_lib)
     with app.libraries.open("lib", write=True) as lib:
         assert len(find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))) == 1
         with lib.catalog.transaction() as c:  # what an older verifier said, wrongly
