@@ -30,7 +30,7 @@ from photosearch.core.vision.imageio import Need
 def rate(app: App, name: str, folder: Path, model: Path, records: bool) -> float:
     saved = indexer.pixels_of, indexer.PIXELS_NEED
     if not records:  # as before: no record, and decoded only as large as the model needs
-        indexer.pixels_of, indexer.PIXELS_NEED = (lambda img, box=None: None), Need()  # type: ignore[assignment]
+        indexer.pixels_of, indexer.PIXELS_NEED = (lambda img, box=None, full=None: None), Need()  # type: ignore[assignment]
     try:
         app.libraries.create(name, [str(folder)])
         with app.libraries.open(name, write=True) as lib:
