@@ -95,7 +95,7 @@ class Residual:
             there = _found_at_another_place(ref, other, changed & textured_r, changed, self.block)
             back = _found_at_another_place(other, ref, changed & textured_o, changed, self.block)
             found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
-            self.displaced = int(_moved_together(found, TOGETHER * self.block).sum())
+            self.displaced = int(_moved_together(found, TOGETHER * self.block, self.block).sum())
 
 
 @functools.lru_cache(maxsize=8)
@@ -291,14 +291,18 @@ def _found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray
     return out
 
 
-def _moved_together(found: list[tuple[int, int, float, float]], tolerance: float) -> np.ndarray:
+def _moved_together(found: list[tuple[int, int, float, float]], tolerance: float, block: int) -> np.ndarray:
     """Which of the found blocks went the same way as a neighbouring one (a thing moves as a
-    whole; a chance match elsewhere goes nowhere in particular, and from anywhere)."""
+    whole; a chance match elsewhere goes nowhere in particular, and from anywhere), each to a
+    place of its own: blocks along a line of text all matching one edge elsewhere went nowhere."""
     if len(found) < 2:
         return np.zeros(len(found), bool)
     v = np.array([(dx, dy) for _, _, dx, dy in found])
     at = np.array([(y, x) for y, x, _, _ in found])
-    near = ((np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance)
+    to = at[:, ::-1] * block + v  # where each went, in pixels
+    spacing = block * np.linalg.norm(at[:, None] - at[None], axis=2)
+    apart = np.linalg.norm(to[:, None] - to[None], axis=2) >= 0.6 * spacing
+    near = ((np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance) & apart
             & (np.abs(at[:, None] - at[None]).max(axis=2) <= 2))
     np.fill_diagonal(near, False)
     return near.any(axis=1)
