@@ -36,6 +36,14 @@ def load_script(relpath: str):
     return module
 
 
+def resnet50_model() -> Path:
+    """The ResNet-50-shaped graph with random weights the speed benchmarks share (built once)."""
+    path = out_dir("indexing") / "resnet50_random.onnx"
+    if not path.exists():
+        load_script("models/resnet50_graph.py").build(path)
+    return path
+
+
 _ORIENT_STORE = {1: [], 3: [Image.Transpose.ROTATE_180], 6: [Image.Transpose.ROTATE_90],
                  8: [Image.Transpose.ROTATE_270]}
 

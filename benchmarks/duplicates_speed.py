@@ -103,34 +103,35 @@ def _pool() -> tuple[list[Image.Image], list[Path]]:
     return [decode(p, need=Need(long=SIDE)).image for p in paths], paths
 
 
-def _record(img: Image.Image, k: int) -> bytes:
-    """Photo k's own picture: a crop (70-90 %) of a real photo, placed by k."""
-    from photosearch.core.vision.glance import content_box
-    from photosearch.core.vision.pixels import pixels_of
-
+def _crop(img: Image.Image, k: int) -> Image.Image:
+    """A crop (70-90 %) of `img`, placed by k."""
     r = np.random.default_rng(k)
     f = r.uniform(0.7, 0.9)
     w, h = img.size
     cw, ch = int(w * f), int(h * f)
     x, y = int(r.integers(0, w - cw + 1)), int(r.integers(0, h - ch + 1))
-    crop = img.crop((x, y, x + cw, y + ch))
+    return img.crop((x, y, x + cw, y + ch))
+
+
+def _record(img: Image.Image, k: int) -> bytes:
+    """Photo k's own picture: a crop of a real photo, placed by k."""
+    from photosearch.core.vision.glance import content_box
+    from photosearch.core.vision.pixels import pixels_of
+
+    crop = _crop(img, k)
     return pixels_of(crop, content_box(crop))
 
 
 def _edited(record_img: Image.Image, k: int) -> bytes:
-    """An edited copy of photo k's picture: resized to 70 %, mirrored, brighter."""
+    """An edited copy of photo k's picture: cropped, resized to 70 %, mirrored, brighter."""
     from PIL import ImageEnhance, ImageOps
 
     from photosearch.core.vision.glance import content_box
     from photosearch.core.vision.pixels import pixels_of
 
-    r = np.random.default_rng(k)
-    f = r.uniform(0.7, 0.9)
-    w, h = record_img.size
-    cw, ch = int(w * f), int(h * f)
-    x, y = int(r.integers(0, w - cw + 1)), int(r.integers(0, h - ch + 1))
-    img = record_img.crop((x, y, x + cw, y + ch))
-    img = ImageEnhance.Brightness(ImageOps.mirror(img.resize((int(cw * 0.7), int(ch * 0.7))))).enhance(1.2)
+    img = _crop(record_img, k)
+    small = img.resize((int(img.width * 0.7), int(img.height * 0.7)))
+    img = ImageEnhance.Brightness(ImageOps.mirror(small)).enhance(1.2)
     return pixels_of(img, content_box(img))
 
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import camera_files, load_script, out_dir
+from _common import camera_files, out_dir, resnet50_model
 
 
 def main() -> int:
@@ -38,9 +38,7 @@ def main() -> int:
     bench = out_dir("indexing")
     most = max(args.sizes)
     files = camera_files(most, bench / f"camera-{max(most, 1000)}")  # one set of files for every size
-    model = bench / "resnet50_random.onnx"
-    if not model.exists():
-        load_script("models/resnet50_graph.py").build(model)
+    model = resnet50_model()
     work = Path(tempfile.mkdtemp(prefix="ps-first-"))
     try:
         app = App(dirs=app_dirs(work / "home"), device="cpu")

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import load_script, out_dir, shared_dir
+from _common import out_dir, resnet50_model, shared_dir
 from PIL import Image
 
 
@@ -106,9 +106,7 @@ def main() -> int:
     folder = out_dir("formats")
     files = make_files(folder, args.thumbnail)
     work = Path(tempfile.mkdtemp(prefix="ps-formats-"))
-    model = out_dir("indexing") / "resnet50_random.onnx"
-    if not model.exists():
-        load_script("models/resnet50_graph.py").build(model)
+    model = resnet50_model()
     try:
         app = App(dirs=app_dirs(work / "home"), device="cpu")
         descriptor = app.describe_with(app.model_spec(model), DEFAULT)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, camera_files, load_script, out_dir
+from _common import REPO, camera_files, out_dir, resnet50_model
 
 from photosearch.core.app import App
 from photosearch.core.library.catalog import Indexed
@@ -125,9 +125,7 @@ def main() -> int:
 
     bench = out_dir("indexing")
     files = camera_files(args.n, bench / f"camera-{args.n}")
-    model_path = bench / "resnet50_random.onnx"
-    if not model_path.exists():
-        load_script("models/resnet50_graph.py").build(model_path)
+    model_path = resnet50_model()
 
     work = Path(tempfile.mkdtemp(prefix="ps-bench-"))
     try:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import camera_files, load_script, out_dir
+from _common import camera_files, out_dir, resnet50_model
 
 from photosearch.core.app import App
 from photosearch.core.library.paths import app_dirs
@@ -50,9 +50,7 @@ def main() -> int:
     args = ap.parse_args()
     bench = out_dir("indexing")
     files = camera_files(args.n, bench / f"camera-{args.n}")
-    model = bench / "resnet50_random.onnx"
-    if not model.exists():
-        load_script("models/resnet50_graph.py").build(model)
+    model = resnet50_model()
     work = Path(tempfile.mkdtemp(prefix="ps-bench-"))
     try:
         app = App(dirs=app_dirs(work / "home"), device="cpu")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _common import load_script, out_dir, shared_dir
+from _common import resnet50_model, shared_dir
 
 
 def main() -> int:
@@ -34,10 +34,7 @@ def main() -> int:
     args = ap.parse_args()
     models = args.models
     if not models:
-        resnet = out_dir("indexing") / "resnet50_random.onnx"
-        if not resnet.exists():
-            load_script("models/resnet50_graph.py").build(resnet)
-        models = [shared_dir() / "models" / "efficientnet_lite0_fp32.onnx", resnet]
+        models = [shared_dir() / "models" / "efficientnet_lite0_fp32.onnx", resnet50_model()]
     photos = sorted((shared_dir() / "data" / "photos" / "imagenet_sample").glob("*.JPEG"))
     order = np.random.default_rng(0).permutation(len(photos))
     calibration, held = [photos[i] for i in order[:max(args.calibration)]], [photos[i] for i in order[500:800]]
