@@ -123,15 +123,22 @@ def test_the_int8_model_is_reused_when_nothing_changed(app, library, monkeypatch
     assert calls == []  # same model, settings and calibration photos: the cached int8 model
 
 
-def test_cli_create_index_and_stats_show_the_precision(isolated_home, tmp_path, convnet_model):
+def _index_at_int8(tmp_path, home, model, photos: int):
+    """A library of `photos` small photos made at int8 and indexed from the command line."""
     from tests.test_cli import run
 
     folder = tmp_path / "p"
     folder.mkdir()
-    for i in range(50):
+    for i in range(photos):
         save_jpeg(make_photo(i, (160, 120)), folder / f"p{i:02d}.jpg")
-    run("library", "create", "lib", folder, "--model", convnet_model, "--precision", "int8", home=isolated_home)
-    out = run("index", home=isolated_home)
+    run("library", "create", "lib", folder, "--model", model, "--precision", "int8", home=home)
+    return run("index", home=home)
+
+
+def test_cli_create_index_and_stats_show_the_precision(isolated_home, tmp_path, convnet_model):
+    from tests.test_cli import run
+
+    out = _index_at_int8(tmp_path, isolated_home, convnet_model, 50)
     assert "int8 check" in out.stderr and "int8)" in out.stdout
     stats = run("stats", home=isolated_home).stdout
     assert "precision   int8 (setting: int8); int8 check on" in stats
@@ -241,14 +248,8 @@ def test_quantizing_logs_nothing_and_leaves_the_application_logging_alone(tmp_pa
 
 
 def test_the_command_line_prints_no_third_party_log_line(isolated_home, tmp_path, convnet_model):
-    from tests.test_cli import run
 
-    folder = tmp_path / "p"
-    folder.mkdir()
-    for i in range(45):
-        save_jpeg(make_photo(i, (160, 120)), folder / f"p{i:02d}.jpg")
-    run("library", "create", "lib", folder, "--model", convnet_model, "--precision", "int8", home=isolated_home)
-    err = run("index", home=isolated_home).stderr
+    err = _index_at_int8(tmp_path, isolated_home, convnet_model, 45).stderr
     assert "Calibrating" in err or "calibrating" in err  # the int8 model was made in this run
     assert "WARNING" not in err and "Please consider" not in err and "onnxruntime" not in err.lower()
     assert "[W:" not in err and "[E:" not in err  # ONNX Runtime's own log format
