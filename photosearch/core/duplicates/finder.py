@@ -17,6 +17,7 @@ from ..vision.exif import read_facts
 from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
+from .glance_pairs import update_glance_pairs
 from .grouping import Accepts, star_groups
 from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
@@ -123,6 +124,7 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
                                "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
         update_pairs(library, fill_regions, report)
+        update_glance_pairs(library)
     reference, prefer = resolve_folders(reference), resolve_folders(prefer)  # one notion of a path: resolved
     pairs = stored_pairs(library, CANDIDATE[level])
     if not pairs:

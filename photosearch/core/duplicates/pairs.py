@@ -104,7 +104,7 @@ def store_regions(library: Library, found: dict[int, bytes]) -> None:
         c.executemany("INSERT OR REPLACE INTO regions VALUES(?, ?)", list(found.items()))
 
 
-def _changed(library: Library, since: int) -> list[int]:
+def changed_since(library: Library, since: int) -> list[int]:
     sql = "SELECT v.photo_id FROM vectors v CROSS JOIN photos p ON p.id = v.photo_id WHERE p.status = 1"
     if since < 0:
         return [r[0] for r in library.catalog.conn.execute(sql + " ORDER BY v.photo_id")]
@@ -122,7 +122,7 @@ def update_pairs(library: Library, fill_regions: RegionSource | None = None,
     catalog = library.catalog
     seq_now = catalog.seq
     since = int(catalog.meta("dup_seq") or -1)
-    changed = _changed(library, since)
+    changed = changed_since(library, since)
     if not changed:  # the stored pairs are up to date: no need to load the search index at all
         return 0
     index = library.index

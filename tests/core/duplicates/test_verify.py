@@ -174,11 +174,30 @@ def _came_and_went(img: Image.Image, places: list[tuple[int, int]], seed: int) -
     return out
 
 
+def _exposure(img: Image.Image, seed: int) -> Image.Image:
+    """One exposure of a still camera: the scene with this exposure's own sensor noise."""
+    noise = np.random.default_rng(seed).normal(0, 4.0, (img.height, img.width, 1))
+    return Image.fromarray(np.clip(np.asarray(img, np.float32) + noise, 0, 255).astype(np.uint8))
+
+
+SIX = [(40, 40), (300, 60), (540, 50), (60, 330), (320, 300), (540, 360)]
+
+
 def test_things_that_came_and_went_in_many_places_are_another_moment_not_an_edit():
     still = textured(41, (640, 480))
-    six = [(40, 40), (300, 60), (540, 50), (60, 330), (320, 300), (540, 360)]
-    frame1, frame2 = _came_and_went(still, six[:3], 42), _came_and_went(still, six[3:], 43)
+    six = SIX
+    frame1, frame2 = _came_and_went(_exposure(still, 1), six[:3], 42), _came_and_went(_exposure(still, 2), six[3:], 43)
     ev = judge(jpeg(frame1), jpeg(frame2))
     assert ev.verdict == SAME_VIEW and "came and went" in ev.reason
     # a caption and a logo are an edit, in two places
     assert judge(jpeg(still), jpeg(_came_and_went(still, six[:2], 44))).verdict == COPY
+
+
+def test_stickers_on_an_untouched_picture_are_an_edit_and_on_another_exposure_are_not():
+    """Six stickers are six places, as many as people walking past a still camera leave; but
+    around them the pixels are the photo's own, re-encoded at most, where a second exposure's are not."""
+    still = textured(41, (640, 480))
+    ev = judge(jpeg(still, 90), jpeg(_came_and_went(still, SIX, 44), 90))
+    assert ev.verdict == COPY and ev.facts["places"] >= 5, (ev.reason, ev.facts)
+    other = judge(jpeg(_exposure(still, 1), 90), jpeg(_came_and_went(_exposure(still, 2), SIX, 44), 90))
+    assert other.verdict == SAME_VIEW and "came and went in 6 places" in other.reason

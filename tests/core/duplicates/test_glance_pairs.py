@@ -1,0 +1,69 @@
+"""Thumbnails and screenshots the model cannot see are met by their glances (glance_pairs.py)."""
+
+import io
+import os
+
+from PIL import Image
+
+from tests import helpers
+from tests.test_cli import run
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _framed(img: Image.Image) -> bytes:
+    """The picture small in a big plain window, as a screenshot holds it."""
+    canvas = Image.new("RGB", (900, 700), (236, 236, 236))
+    canvas.paste(img, (120, 160))
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _stored(lib) -> set[frozenset[str]]:
+    names = {i: os.path.basename(p) for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+    return {frozenset((names[a], names[b])) for a, b in lib.catalog.conn.execute("SELECT a, b FROM dup_pairs")}
+
+
+def test_a_thumbnail_or_screenshot_the_model_misses_is_met_by_its_glance(make_lib, isolated_home):
+    from photosearch.core.app import App
+    from photosearch.core.duplicates.glance_pairs import update_glance_pairs
+    from photosearch.core.duplicates.pairs import update_pairs
+    from photosearch.core.library.paths import app_dirs
+
+    photo = helpers.make_photo(1)
+    photos = make_lib({"orig.jpg": 1, "copy.jpg": "=orig.jpg", "other.jpg": 2, "third.jpg": 3,
+                       "thumb.jpg": _jpeg(photo.resize((80, 60), Image.BILINEAR)),
+                       "screenshot.png": _framed(photo)})
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        update_pairs(lib)
+        with lib.catalog.transaction() as c:
+            c.execute("DELETE FROM dup_pairs")  # as if the model had met none of them
+            c.execute("DELETE FROM meta WHERE key = 'dup_glance_seq'")  # a library from before glance pairs
+        assert update_glance_pairs(lib) == 5
+        stored = _stored(lib)
+        assert {frozenset(p) for p in [("orig.jpg", "thumb.jpg"), ("copy.jpg", "thumb.jpg"),
+                                       ("orig.jpg", "screenshot.png"), ("copy.jpg", "screenshot.png"),
+                                       ("thumb.jpg", "screenshot.png")]} == stored
+        # two full-size photos are the model's to meet: neither is searched by its glance
+        assert frozenset(("orig.jpg", "copy.jpg")) not in stored
+        verdicts = lib.catalog.conn.execute("SELECT COUNT(*) FROM dup_pairs WHERE verdict IS NOT NULL")
+        assert verdicts.fetchone()[0] == 0  # candidates only: the pixels decide, later
+        assert update_glance_pairs(lib) == 0  # nothing indexed since: nothing looked at
+
+    # one more thumbnail, of another photo: only it is looked at, and it meets its original
+    (photos / "other-small.jpg").write_bytes(_jpeg(helpers.make_photo(2).resize((96, 72), Image.BILINEAR)))
+    run("index", home=isolated_home)
+    with app.libraries.open("lib", write=True) as lib:
+        update_pairs(lib)
+        with lib.catalog.transaction() as c:  # again as if the model had missed it
+            c.execute("DELETE FROM dup_pairs WHERE a = (SELECT id FROM photos WHERE path LIKE '%other-small.jpg') "
+                      "OR b = (SELECT id FROM photos WHERE path LIKE '%other-small.jpg')")
+        before = _stored(lib)
+        assert update_glance_pairs(lib) == 1
+        assert _stored(lib) - before == {frozenset(("other.jpg", "other-small.jpg"))}
