@@ -62,7 +62,7 @@ class Residual:
     block: int = BLOCK  # the blocks' side, in the frame's pixels
     displaced: int = 0  # changed blocks whose content is at another changed place (look_further)
     _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
-    _texture: tuple[np.ndarray, np.ndarray] | None = None
+    detail: tuple[np.ndarray, np.ndarray] | None = None  # each picture's fine detail, per pixel of the frame
     coarse: np.ndarray | None = None  # [ny, nx] the coarse structure's correlation per block
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
@@ -81,7 +81,6 @@ class Residual:
             return
         ref, other, texture_r, texture_o = self._far
         self._far = None
-        self._texture = (texture_r, texture_o)
         textured_r, textured_o = texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE
         changed = self.blocks == CHANGED
         far = _found_elsewhere(ref, other, changed & textured_r, self.block)
@@ -435,4 +434,5 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     r._tally(agree, moved, changed)
     r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)
+    r.detail = (detail_r, detail_o)
     return r

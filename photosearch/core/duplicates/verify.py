@@ -28,7 +28,8 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import WHOLE_ENOUGH, Alignment, FeatureCache, align, scale_of
-from .residual import CHANGED, Residual, block_for, compare_aligned, own
+from .places import changed_places, photographed_places
+from .residual import Residual, block_for, compare_aligned, own
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
@@ -44,7 +45,6 @@ COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that mov
 COPY_DISPLACED = 2  # ... or this many blocks' content found at another place the pictures differ
 CLOSER = 1.25  # a picture inside the other with this many times its pixels along a side is a closer shot
 COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
-STRONG = 0.3  # a changed block whose coarse structure correlates below this: nothing of it is in the other
 # ... in this many separate places (of 2 blocks or more): things came and went all over the picture
 # (people walking past a still camera). Measured on the benchmark's held-out edits and frames of
 # OpenCV's vtest (a still street, 4 s to 80 s apart): 4 of 188 overlays and 0 of 50 heavy
@@ -55,6 +55,7 @@ COPY_PLACES = 5
 # light everywhere (still-camera frames 2 s to 80 s apart: >= 0.48), an overlay or a repeated
 # watermark saved at high quality does not (0.01-0.34). Drawn after looking at held-out misses
 UNTOUCHED = 0.4
+COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, not drawn (places.py)
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97
@@ -138,14 +139,16 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     if closer and inside >= COPY_COVERAGE and r.agree >= COPY_AGREE:
         ev.reason = "a closer photo of part of the other: it holds more detail there than the other has"
         return ev
-    places = 0
+    places = photographed = 0
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
-        places = _changed_places(r)
+        places, photographed = changed_places(r), photographed_places(r)
         moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
-                 or (r.noise > UNTOUCHED and (r.displaced >= COPY_DISPLACED or places >= COPY_PLACES)))
+                 or (r.noise > UNTOUCHED and (r.displaced >= COPY_DISPLACED or places >= COPY_PLACES
+                                              or photographed >= COPY_PHOTOGRAPHED)))
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
-                     displaced=float(r.displaced), places=float(places))
+                     displaced=float(r.displaced), places=float(places),
+                     photographed=float(photographed))
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = (a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
                       and _same_size(a, b))
@@ -158,7 +161,7 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     if min(r.coverage_a, r.coverage_b) >= VIEW_COVERAGE and r.agree + r.moved >= VIEW_MATCH:
         ev.verdict = SAME_VIEW
         ev.reason = (f"another shot of the same scene: things came and went in {places} places"
-                     if places >= COPY_PLACES else
+                     if places >= COPY_PLACES or photographed >= COPY_PHOTOGRAPHED else
                      "another shot of the same scene: things moved" if moved else
                      "another shot of the same scene: it differs in places")
         return ev
@@ -175,15 +178,6 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
 def _same_size(a: Pixels, b: Pixels) -> bool:
     """The photos themselves are one size (records from a reduced decode look alike either way)."""
     return not (all(a.full) and all(b.full)) or a.full == b.full
-
-
-def _changed_places(r: Residual) -> int:
-    """In how many separate places content is wholly other (2 blocks or more each)."""
-    if r.coarse is None:
-        return 0
-    strong = ((r.blocks == CHANGED) & (r.coarse < STRONG)).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
-    return int((stats[1:count, cv2.CC_STAT_AREA] >= 2).sum())
 
 
 def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:

@@ -201,3 +201,25 @@ def test_stickers_on_an_untouched_picture_are_an_edit_and_on_another_exposure_ar
     assert ev.verdict == COPY and ev.facts["places"] >= 5, (ev.reason, ev.facts)
     other = judge(jpeg(_exposure(still, 1), 90), jpeg(_came_and_went(_exposure(still, 2), SIX, 44), 90))
     assert other.verdict == SAME_VIEW and "came and went in 6 places" in other.reason
+
+
+def _logos(img: Image.Image, places: list[tuple[int, int]]) -> Image.Image:
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    for i, (x, y) in enumerate(places):
+        draw.rectangle([x, y, x + 44, y + 70], fill=[(220, 40, 40), (40, 60, 200), (250, 210, 30), (30, 160, 60)][i])
+    return out
+
+
+def test_what_fills_the_places_tells_drawn_logos_from_people_who_came_and_went():
+    """Four places each (fewer than many): people walking past a still camera are photographed,
+    texture all over, and make another moment; four flat logos on a resized, recompressed copy
+    are drawn, and make an edit (both pictures noisy around them: the noise proves nothing)."""
+    still = _exposure(textured(41, (640, 480)), 5)
+    frame1 = _came_and_went(_exposure(still, 1), SIX[:2], 42)
+    frame2 = _came_and_went(_exposure(still, 2), SIX[2:4], 43)
+    moment = judge(jpeg(frame1), jpeg(frame2))
+    assert moment.verdict == SAME_VIEW and moment.facts["photographed"] == 4, (moment.reason, moment.facts)
+    edit = judge(jpeg(still, 95), jpeg(_logos(still, SIX[:4]).resize((512, 384)), 60))
+    assert edit.verdict == COPY and edit.facts["places"] == 4 and edit.facts["photographed"] == 0, edit.facts
+    assert edit.facts["noise"] > 0.4
