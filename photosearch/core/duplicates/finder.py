@@ -18,7 +18,7 @@ from ..vision.glance import content_share
 from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
 from .glance_pairs import update_glance_pairs
-from .grouping import Accepts, star_groups
+from .grouping import Accepts, Group, star_groups
 from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
@@ -143,40 +143,67 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
             accepts: Accepts, verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
             prefer: Sequence[str], decided: Collection[tuple[int, int]] = ()) -> list[DuplicateGroup]:
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
-    out = []
-    for g in star_groups(pairs, order, accepts):
-        members = one_per_file([info[i][0] for i in g.members])
-        if decided:  # two photos the user said are not duplicates never share a group (the first stays)
-            apart: list[Candidate] = []
-            for c in members:
-                if not any(key(c.id, d.id) in decided for d in apart):
-                    apart.append(c)
-            members = apart
-        if len(members) < 2:
-            continue  # a link and its file: one photo
-        twins = _twins(g.centre, members, verifier)
-        keep, others, protected = choose(members, rules, reference, prefer, twins)
-        scores = dict(g.scores)
-        # the photo kept has the centre's very pixels (a twin): what was proven against the one
-        # holds for the other; else every member is proven against the photo kept
-        if keep.id not in twins:
-            # every member reaches the level against the photo actually kept, or leaves the group
-            rest = [c for c in members if c is not keep]
-            ok = accepts([(keep.id, c.id) for c in rest])
-            stay = {c.id for c, good in zip(rest, ok) if good}
-            others = [c for c in others if c.id in stay]
-            protected = [c for c in protected if c.id in stay]
-            scores = {}
-        unscored = [c.id for c in others if c.id not in scores]
-        if unscored:  # members proven through the second hop, or against another photo kept
-            scores.update({k[0] if k[1] == keep.id else k[1]: s
-                           for k, (s, _) in score_of(library, [key(keep.id, i) for i in unscored]).items()})
-        if not others:
-            continue  # everything is protected or kept: nothing to review
-        out.append(DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
-                                  _evidence(library, (keep.id, g.centre), [c.id for c in others])))
+    out: list[DuplicateGroup] = []
+    placed: set[int] = set()
+    for _ in range(ROUNDS):
+        released: set[int] = set()
+        for g in star_groups(pairs, order, accepts):
+            group, dropped = _finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided)
+            if group is not None:
+                out.append(group)
+                placed.update(c.id for c in group.members)
+            released |= dropped
+        # a member that failed its proof against the photo kept (another than the centre) was
+        # taken by the star all the same: it may still have copies of its own among the photos
+        # no group holds
+        released -= placed
+        pairs = [p for p in pairs if p.a not in placed and p.b not in placed and (p.a in released or p.b in released)]
+        if not pairs:
+            break
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
     return out
+
+
+ROUNDS = 4  # groupings of what the last one released (one is nearly always enough)
+
+
+def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candidate, str | None]],
+            accepts: Accepts, verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
+            prefer: Sequence[str], decided: Collection[tuple[int, int]]) -> tuple[DuplicateGroup | None, set[int]]:
+    """A star as the user sees it: one member per file, the photo kept by the rules, every member
+    proven against it; and the members that left it (their proof against the photo kept failed)."""
+    members = one_per_file([info[i][0] for i in g.members])
+    if decided:  # two photos the user said are not duplicates never share a group (the first stays)
+        apart: list[Candidate] = []
+        for c in members:
+            if not any(key(c.id, d.id) in decided for d in apart):
+                apart.append(c)
+        members = apart
+    if len(members) < 2:
+        return None, set()  # a link and its file: one photo
+    twins = _twins(g.centre, members, verifier)
+    keep, others, protected = choose(members, rules, reference, prefer, twins)
+    scores = dict(g.scores)
+    dropped: set[int] = set()
+    # the photo kept has the centre's very pixels (a twin): what was proven against the one
+    # holds for the other; else every member is proven against the photo kept
+    if keep.id not in twins:
+        # every member reaches the level against the photo actually kept, or leaves the group
+        rest = [c for c in members if c is not keep]
+        ok = accepts([(keep.id, c.id) for c in rest])
+        stay = {c.id for c, good in zip(rest, ok) if good}
+        dropped = {c.id for c in rest if c.id not in stay}
+        others = [c for c in others if c.id in stay]
+        protected = [c for c in protected if c.id in stay]
+        scores = {}
+    unscored = [c.id for c in others if c.id not in scores]
+    if unscored:  # members proven through the second hop, or against another photo kept
+        scores.update({k[0] if k[1] == keep.id else k[1]: s
+                       for k, (s, _) in score_of(library, [key(keep.id, i) for i in unscored]).items()})
+    if not others:
+        return None, dropped  # everything is protected or kept: nothing to review
+    return DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
+                          _evidence(library, (keep.id, g.centre), [c.id for c in others])), dropped
 
 
 def _twins(centre: int, members: list[Candidate], verifier: Verifier) -> set[int]:

@@ -353,3 +353,38 @@ def test_a_library_indexed_before_pixel_records_is_completed_on_the_way(isolated
         assert len(groups) == 3
         stored = lib.catalog.conn.execute("SELECT COUNT(*) FROM pictures").fetchone()[0]
         assert 6 <= stored < 27  # the photos met, not the whole library
+
+
+def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_copies(make_lib, isolated_home,
+                                                                                    monkeypatch):
+    """The star around r takes x and y; the rules keep x, not the centre (as they may: sizes in one
+    step of the grouping order, twins); y is no copy of x and leaves. y and its own copy z must
+    still make a group: y was taken by the star, and z met nobody else."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates import finder
+    from photosearch.core.duplicates.grouping import Pair
+    from photosearch.core.duplicates.keep import DEFAULT_RULES, choose
+    from photosearch.core.duplicates.verdicts import Verifier
+    from photosearch.core.library.paths import app_dirs
+
+    make_lib({"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "z.jpg": 4})
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+        r, x, y, z = (ids[n] for n in ("r.jpg", "x.jpg", "y.jpg", "z.jpg"))
+        proven = {frozenset(p) for p in [(r, x), (r, y), (y, z)]}
+        pairs = [Pair(min(a, b), max(a, b), 0.9, 0.9) for a, b in [(r, x), (r, y), (y, z)]]
+        info = finder._candidates(lib, set(ids.values()))
+        monkeypatch.setattr(finder, "preference", lambda c, *a: (0 if c.id == r else 1, c.id))
+
+        def keep_x(members, *args):
+            keep, others, protected = choose(members, *args)
+            mine = next((c for c in members if c.id == x), None)
+            return (mine, [c for c in members if c is not mine], protected) if mine else (keep, others, protected)
+
+        monkeypatch.setattr(finder, "choose", keep_x)
+        groups = finder._groups(lib, "copies", pairs, info, lambda asked: [frozenset(p) in proven for p in asked],
+                                Verifier(lib), DEFAULT_RULES, [], [])
+    seen = [{os.path.basename(c.path) for c in g.members} for g in groups]
+    assert {"r.jpg", "x.jpg"} in seen  # y left: no copy of the photo kept
+    assert {"y.jpg", "z.jpg"} in seen, seen
