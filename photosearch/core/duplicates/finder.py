@@ -123,8 +123,16 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
         raise PhotosearchError(f"library {library.name!r} was written by an older photosearch; its duplicates can "
                                "be found once it is brought up to date (photosearch index, or open it in the app)")
     if not library.catalog.readonly:
-        update_pairs(library, fill_regions, report)
-        update_glance_pairs(library)
+        filled: list[int] = []  # photos from before glances, given theirs on the way: searched too
+
+        def fill_and_note(ids: list[int]) -> dict[int, bytes]:
+            assert fill_regions is not None
+            found = fill_regions(ids)
+            filled.extend(found)
+            return found
+
+        update_pairs(library, fill_and_note if fill_regions is not None else None, report)
+        update_glance_pairs(library, filled)
     reference, prefer = resolve_folders(reference), resolve_folders(prefer)  # one notion of a path: resolved
     pairs = stored_pairs(library, CANDIDATE[level])
     if not pairs:
@@ -151,7 +159,8 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
             group, dropped = _finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided)
             if group is not None:
                 out.append(group)
-                placed.update(c.id for c in group.members)
+                # a link is its file: grouped with it, never again elsewhere
+                placed.update(i for c in group.members for i in (c.id, *(link for link, _ in c.links)))
             released |= dropped
         # a member that failed its proof against the photo kept (another than the centre) was
         # taken by the star all the same: it may still have copies of its own among the photos

@@ -59,28 +59,35 @@ def _orientations(g: np.ndarray) -> np.ndarray:
 
 
 def _near(queries: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query row, target row) of the pairs whose coarse glances come close in some orientation."""
+    """(query row, target row) of the pairs whose coarse glances come close in some orientation,
+    in blocks of queries and targets (a few MB at a time, whatever the library's size)."""
     qa, tb = [], []
-    flat_t = targets.reshape(len(targets), 64).astype(np.float32)
-    for start in range(0, len(queries), 256):
-        q = _orientations(queries[start:start + 256])
-        best = (q.reshape(-1, 64) @ flat_t.T).reshape(len(q), 8, len(flat_t)).max(axis=1)
-        i, j = np.nonzero(best >= _COARSE_NEAR)
-        qa.append(i + start)
-        tb.append(j)
+    for qs in range(0, len(queries), 64):
+        q = _orientations(queries[qs:qs + 64])
+        for ts in range(0, len(targets), 16384):
+            t = targets[ts:ts + 16384].reshape(-1, 64).astype(np.float32)
+            best = q[:, 0] @ t.T
+            for o in range(1, 8):
+                np.maximum(best, q[:, o] @ t.T, out=best)
+            i, j = np.nonzero(best >= _COARSE_NEAR)
+            qa.append(i + qs)
+            tb.append(j + ts)
     return (np.concatenate(qa), np.concatenate(tb)) if qa else (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
-def update_glance_pairs(library: Library) -> int:
+def update_glance_pairs(library: Library, also: Sequence[int] = ()) -> int:
     """Bring the glance pairs up to date with the photos indexed since the last time (every photo,
-    the first time: a library whose pairs were found before this is completed on the way);
-    returns how many new pairs were stored."""
+    the first time: a library whose pairs were found before this is completed on the way), and
+    with `also` (photos whose glances were only now stored); returns how many new pairs were
+    stored. A photo without glances yet is met when they are stored (`also`)."""
     catalog = library.catalog
     seq_now = catalog.seq
-    changed = changed_since(library, int(catalog.meta("dup_glance_seq") or -1))
+    last = catalog.meta("dup_glance_seq")
+    changed = sorted(set(changed_since(library, int(last or -1))) | set(also))
     found = glance_pairs(library, changed) if changed else 0
-    with catalog.transaction() as c:
-        c.execute("INSERT OR REPLACE INTO meta VALUES('dup_glance_seq', ?)", (str(seq_now),))
+    if last != str(seq_now):
+        with catalog.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES('dup_glance_seq', ?)", (str(seq_now),))
     return found
 
 
@@ -105,9 +112,8 @@ def glance_pairs(library: Library, changed: Sequence[int]) -> int:
     have = {(int(a), int(b)) for a, b in catalog.select_in(
         "SELECT a, b FROM dup_pairs WHERE a IN", sorted({a for a, _ in found}))}
     todo = sorted(found - have)
-    if not todo:
-        return 0
-    return _store(library, todo)
+    # a few thousand pairs at a time: their photos' records are read for them alone
+    return sum(_store(library, todo[s:s + 4096]) for s in range(0, len(todo), 4096))
 
 
 def _store(library: Library, todo: list[tuple[int, int]]) -> int:

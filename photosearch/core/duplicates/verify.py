@@ -50,10 +50,11 @@ COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (
 # OpenCV's vtest (a still street, 4 s to 80 s apart): 4 of 188 overlays and 0 of 50 heavy
 # recompressions reach 5 places, 92 of 158 frame pairs that would be copies do (at 4: 12, 0, 129)
 COPY_PLACES = 5
-# ... unless everywhere else the pictures are the same pixels, re-encoded finely at most (median
-# difference of the smoothed pixels): a later moment of a real scene brings new sensor noise and
-# light everywhere (still-camera frames 2 s to 80 s apart: >= 0.48), an overlay or a repeated
-# watermark saved at high quality does not (0.01-0.34). Drawn after looking at held-out misses
+# ... unless every place was drawn (a flat fill: a logo, a sticker; places.py) and everywhere else
+# the pictures are the same pixels, re-encoded finely at most (median difference of the smoothed
+# pixels <= this): a watermark tiled over a photo. Not for things that moved or were photographed:
+# at 384 px a still camera's clean frames are as untouched (a 12 MP frame's sensor noise averages
+# out to 0.26; a rendered scene has none). Drawn after looking at held-out misses
 UNTOUCHED = 0.4
 COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, not drawn (places.py)
 VIEW_COVERAGE = 0.5
@@ -143,9 +144,10 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
         places, photographed = changed_places(r), photographed_places(r)
-        moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER
-                 or (r.noise > UNTOUCHED and (r.displaced >= COPY_DISPLACED or places >= COPY_PLACES
-                                              or photographed >= COPY_PHOTOGRAPHED)))
+        # many places are an edit only where each was drawn and the rest is untouched
+        drawn_on_untouched = photographed == 0 and r.noise <= UNTOUCHED
+        moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
+                 or photographed >= COPY_PHOTOGRAPHED or (places >= COPY_PLACES and not drawn_on_untouched))
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
                      displaced=float(r.displaced), places=float(places),
                      photographed=float(photographed))

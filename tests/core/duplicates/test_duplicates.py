@@ -388,3 +388,38 @@ def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_co
     seen = [{os.path.basename(c.path) for c in g.members} for g in groups]
     assert {"r.jpg", "x.jpg"} in seen  # y left: no copy of the photo kept
     assert {"y.jpg", "z.jpg"} in seen, seen
+
+
+def test_a_released_member_never_puts_a_file_in_two_groups(make_lib, isolated_home, monkeypatch):
+    """As above, with f and a link l to it: the star around r keeps x, y leaves; in the next round
+    y and l (a link to f, grouped with x already) must not make a group: a link is its file."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates import finder
+    from photosearch.core.duplicates.grouping import Pair
+    from photosearch.core.duplicates.keep import DEFAULT_RULES, choose
+    from photosearch.core.duplicates.verdicts import Verifier
+    from photosearch.core.library.paths import app_dirs
+
+    make_lib({"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "f.jpg": 4, "l.jpg": "->f.jpg"})
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+        r, x, y, f, link = (ids[n] for n in ("r.jpg", "x.jpg", "y.jpg", "f.jpg", "l.jpg"))
+        monkeypatch.setattr(finder, "preference", lambda c, *a: (0 if c.id == r else 1, c.id))
+
+        def keep_x(members, *args):
+            keep, others, protected = choose(members, *args)
+            mine = next((c for c in members if c.id == x), None)
+            return (mine, [c for c in members if c is not mine], protected) if mine else (keep, others, protected)
+
+        monkeypatch.setattr(finder, "choose", keep_x)
+        # y: a copy of r and of f (so of its link), not of x; f: a copy of r and of x
+        proven = {frozenset(p) for p in [(r, x), (r, y), (r, f), (r, link), (x, f), (x, link), (y, f), (y, link)]}
+        met = [(r, x), (r, y), (r, f), (r, link), (y, f), (y, link)]
+        pairs = [Pair(min(a, b), max(a, b), 0.9, 0.9) for a, b in met]
+        info = finder._candidates(lib, set(ids.values()))
+        groups = finder._groups(lib, "copies", pairs, info, lambda asked: [frozenset(p) in proven for p in asked],
+                                Verifier(lib), DEFAULT_RULES, [], [])
+    files = [os.path.basename(os.path.realpath(c.path)) for g in groups for c in g.members]
+    assert len(files) == len(set(files)), [[os.path.basename(c.path) for c in g.members] for g in groups]
+    assert any({"x.jpg", "f.jpg"} <= {os.path.basename(os.path.realpath(c.path)) for c in g.members} for g in groups)

@@ -67,3 +67,38 @@ def test_a_thumbnail_or_screenshot_the_model_misses_is_met_by_its_glance(make_li
         before = _stored(lib)
         assert update_glance_pairs(lib) == 1
         assert _stored(lib) - before == {frozenset(("other.jpg", "other-small.jpg"))}
+
+
+def test_a_thumbnail_whose_glances_come_later_is_met_then(make_lib, isolated_home, monkeypatch):
+    """A record from before glances cannot be searched by glance; when grouping stores its glances
+    on the way (fill_regions), the photo is searched then, though its vector did not change."""
+    from photosearch.core.app import App
+    from photosearch.core.duplicates import finder
+    from photosearch.core.duplicates.glance_pairs import update_glance_pairs
+    from photosearch.core.duplicates.pairs import store_regions
+    from photosearch.core.library.paths import app_dirs
+    from photosearch.core.vision.regions import BLOB_BYTES
+
+    make_lib({"orig.jpg": 1, "other.jpg": 2, "thumb.jpg": _jpeg(helpers.make_photo(1).resize((80, 60)))})
+    app = App(dirs=app_dirs(isolated_home), device="cpu")
+    with app.libraries.open("lib", write=True) as lib:
+        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+        thumb = ids["thumb.jpg"]
+        full = bytes(lib.catalog.conn.execute("SELECT data FROM regions WHERE photo_id=?", (thumb,)).fetchone()[0])
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE regions SET data=? WHERE photo_id=?", (full[:BLOB_BYTES], thumb))
+        assert update_glance_pairs(lib) == 0  # no glances: nothing to search with
+        store_regions(lib, {thumb: full})
+        assert update_glance_pairs(lib) == 0  # nothing indexed since: the thumbnail is not looked at...
+        assert update_glance_pairs(lib, also=[thumb]) == 1  # ...unless named as given its glances now
+        assert _stored(lib) >= {frozenset(("orig.jpg", "thumb.jpg"))}
+
+        # grouping names the photos whose glances it stored on the way
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE regions SET data=? WHERE photo_id=?", (full[:BLOB_BYTES], thumb))
+            c.execute("DELETE FROM meta WHERE key = 'dup_seq'")
+        named = []
+        real = finder.update_glance_pairs
+        monkeypatch.setattr(finder, "update_glance_pairs", lambda lib, also=(): named.extend(also) or real(lib, also))
+        finder.find_duplicates(lib, "copies", fill_regions=app.region_source(lib))
+    assert thumb in named
