@@ -1,7 +1,8 @@
 """The speed half of benchmarks/duplicates.py: grouping a big library from stored vectors.
 
-A library of N synthetic photos (vectors as in scale.py; regions and glances drawn at random per
-photo; 1 % of the photos planted copies: their source's vector, regions and glances with noise) is
+A library of N synthetic photos of 4000 x 3000 (vectors as in scale.py; regions and glances drawn at
+random per photo, 2 % of them framed; 1 % of the photos planted copies: their source's vector,
+regions and glances with noise) is
 written and indexed the way the app does it. Every photo has a pixel record of the real size made
 from a real photo (the 1,000 ImageNet photos of ../shared, each photo's own crop of one, so that
 no two are the same picture), and a planted copy has the record of an edited copy (resized,
@@ -40,7 +41,16 @@ def _regions(rng: np.random.Generator, n: int) -> np.ndarray:
     r = (r / np.linalg.norm(r, axis=2, keepdims=True) * 127).round().astype(np.int8)
     w = rng.integers(60, 256, size=(n, REGIONS), dtype=np.uint8)
     glances = rng.integers(0, 256, size=(n, GLANCE_BYTES), dtype=np.uint8)
+    # where the picture sits: the whole photo, but in 2 % of them (screenshots, framed photos) a
+    # box filling 64 % of it (those are searched by glance too: glance_pairs.py)
+    framed = rng.random(n) < FRAMED_SHARE
+    box = np.where(framed[:, None], np.array([25, 25, 230, 230]), np.array([0, 0, 255, 255]))
+    glances[:, -4:] = box.astype(np.uint8)
     return np.concatenate([r.reshape(n, -1).view(np.uint8), w, glances], axis=1)
+
+
+FRAMED_SHARE = 0.02
+SIZE = (4000, 3000)  # a camera's photos (what the catalog says of each; the pixel records are real)
 
 
 def _copy_of(rng: np.random.Generator, vec: np.ndarray, reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,8 +60,8 @@ def _copy_of(rng: np.random.Generator, vec: np.ndarray, reg: np.ndarray) -> tupl
     r = reg[:REGIONS * DIM].view(np.int8).astype(np.int16) + rng.integers(-20, 21, REGIONS * DIM)
     out = reg.copy()
     out[:REGIONS * DIM] = np.clip(r, -127, 127).astype(np.int8).view(np.uint8)
-    glance = out[BLOB_BYTES:].astype(np.int16) + rng.integers(-40, 41, len(out) - BLOB_BYTES)
-    out[BLOB_BYTES:] = np.clip(glance, 0, 255).astype(np.uint8)  # correlates about 0.95: the regions decide
+    glance = out[BLOB_BYTES:-4].astype(np.int16) + rng.integers(-40, 41, len(out) - BLOB_BYTES - 4)
+    out[BLOB_BYTES:-4] = np.clip(glance, 0, 255).astype(np.uint8)  # correlates about 0.95: the regions decide
     return (v / np.linalg.norm(v)).astype(np.float16), out
 
 
@@ -173,7 +183,7 @@ def build(n: int, home: Path) -> None:
             return np.stack([o[0] for o in out]), np.stack([o[1] for o in out]), pix
 
         def store(idv: np.ndarray, vecs: np.ndarray, regs: np.ndarray, pix: list[bytes]) -> None:
-            cat.store([Indexed(int(pid), 1, 1, f"fp{pid}", 1, 1, vecs[k], None, regs[k].tobytes(), pixels=pix[k])
+            cat.store([Indexed(int(pid), 1, 1, f"fp{pid}", *SIZE, vecs[k], None, regs[k].tobytes(), pixels=pix[k])
                        for k, pid in enumerate(idv)], [])
 
         for s in range(0, n - planted, 20_000):  # originals
@@ -222,7 +232,7 @@ def group(home: Path) -> None:
         later = np.load(home / "later.npz", allow_pickle=True)  # our own file: the records are bytes
         cat.add_pending((f"/photos/later{i:05d}.jpg", 1, 1) for i in range(len(later["v"])))
         new_ids = [pid for pid, _ in cat.pending()]
-        cat.store([Indexed(int(pid), 1, 1, f"later{pid}", 1, 1, later["v"][k], None, later["r"][k].tobytes(),
+        cat.store([Indexed(int(pid), 1, 1, f"later{pid}", *SIZE, later["v"][k], None, later["r"][k].tobytes(),
                            pixels=later["p"][k]) for k, pid in enumerate(new_ids)], [])
         assert lib.index is not None
         lib.index.catch_up(cat)

@@ -46,7 +46,8 @@ def _glances(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts.append(coarse(normalised(raw.reshape(len(batch), 2, SIDE, SIDE)))[:, 1].astype(np.float16))
         for i, g, w, h in batch:
             ids.append(int(i))
-            special.append(min(w or 0, h or 0) < MODEL_SIDE or content_share(bytes(g)[-GLANCE_BYTES:]) < FRAMED)
+            small = bool(w and h) and min(w, h) < MODEL_SIDE  # a size not known is not taken for small
+            special.append(small or content_share(bytes(g)[-GLANCE_BYTES:]) < FRAMED)
     if not ids:
         return np.zeros(0, np.int64), np.zeros((0, 8, 8), np.float16), np.zeros(0, bool)
     return np.array(ids, np.int64), np.concatenate(parts), np.array(special, bool)
