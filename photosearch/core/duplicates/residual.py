@@ -30,6 +30,7 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import Matrix, compose, invert, scale_of
+from .moved_far import TOGETHER, found_at_another_place, found_elsewhere, moved_together, not_into_a_fill
 
 BLOCK = 16  # at 384 px; a thumbnail is compared in blocks of 8 (block_for)
 MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the flow noise of copies
@@ -83,7 +84,7 @@ class Residual:
         self._far = None
         textured_r, textured_o = texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE
         changed = self.blocks == CHANGED
-        far = _found_elsewhere(ref, other, changed & textured_r, self.block)
+        far = found_elsewhere(ref, other, changed & textured_r, self.block)
         if far.any():
             self._tally(self.blocks == AGREES, (self.blocks == MOVED) | far, changed & ~far)
             changed = self.blocks == CHANGED
@@ -91,10 +92,12 @@ class Residual:
             # the same thing at two places the pictures differ, one in each picture, several blocks
             # of it gone the same way: it moved there (people walking past a still camera). An
             # overlay's places hold different things
-            there = _found_at_another_place(ref, other, changed & textured_r, changed, self.block)
-            back = _found_at_another_place(other, ref, changed & textured_o, changed, self.block)
+            there = not_into_a_fill(found_at_another_place(ref, other, changed & textured_r, changed, self.block),
+                                    texture_r, self.block)
+            back = not_into_a_fill(found_at_another_place(other, ref, changed & textured_o, changed, self.block),
+                                   texture_o, self.block)
             found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
-            self.displaced = int(_moved_together(found, TOGETHER * self.block, self.block).sum())
+            self.displaced = int(moved_together(found, TOGETHER * self.block, self.block).sum())
 
 
 @functools.lru_cache(maxsize=8)
@@ -214,97 +217,6 @@ def _affine_fit(flow: np.ndarray, across: np.ndarray, cx: np.ndarray, cy: np.nda
         p = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)[0]
         weights = 1 / np.maximum(np.abs(a @ p - b), 0.3)
     return np.stack([p[:3], p[3:]], 1)
-
-
-FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
-_FAR_LIMIT = 96  # changed blocks searched at most (the most textured first)
-
-
-def _found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, block: int) -> np.ndarray:
-    """Changed blocks of `ref` whose content is in `other` a little way off (12 % of the picture
-    at most), and nowhere else near in `ref` itself: a repeated texture (bricks, a fence) found
-    one brick along is no evidence of motion."""
-    out = np.zeros_like(changed)
-    h, w = ref.shape
-    radius = max(8, round(0.12 * max(h, w)))
-    ys, xs = np.nonzero(changed)
-    strength = [float(np.abs(ref[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
-    for k in np.argsort(strength)[::-1][:_FAR_LIMIT]:
-        by, bx = int(ys[k]), int(xs[k])
-        y0, x0 = by * block, bx * block
-        tmpl = ref[y0:y0 + block, x0:x0 + block]
-        top, left = max(0, y0 - radius), max(0, x0 - radius)
-        win = (slice(top, min(h, y0 + block + radius)), slice(left, min(w, x0 + block + radius)))
-        score = cv2.matchTemplate(other[win], tmpl, cv2.TM_CCOEFF_NORMED)
-        _, best, _, (lx, ly) = cv2.minMaxLoc(score)
-        if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
-            continue
-        own = cv2.matchTemplate(ref[win], tmpl, cv2.TM_CCOEFF_NORMED)
-        cy, cx = y0 - top, x0 - left
-        own[max(0, cy - 3):cy + 4, max(0, cx - 3):cx + 4] = -1  # the block itself
-        if float(own.max()) < FAR_MATCH:
-            out[by, bx] = True
-    return out
-
-
-PLACE_MATCH = 0.76  # measured: people walking past a still camera 0.76-0.94, an overlay's places <= 0.74
-REPEATED = 0.8  # ... unless the block is found this well at another place of its own picture
-PLACE_MARGIN = 0.1
-TOGETHER = 1.5  # blocks: two found blocks that went this close to the same way moved together
-
-
-def _found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray, places: np.ndarray,
-                            block: int) -> list[tuple[int, int, float, float]]:
-    """Blocks of `src` whose content is found in `dst` at another of the `places` (the blocks
-    where the pictures differ), and not at another of them in `src` itself (a repeated pattern):
-    (row, column, and how far it went: dx, dy)."""
-    count, labels = cv2.connectedComponents(places.astype(np.uint8), connectivity=8)
-    h, w = src.shape
-    windows = []
-    for k in range(1, count):
-        ys, xs = np.nonzero(labels == k)
-        t, b = max(0, (ys.min() - 1) * block), min(h, (ys.max() + 2) * block)
-        left, r = max(0, (xs.min() - 1) * block), min(w, (xs.max() + 2) * block)
-        if b - t >= block and r - left >= block:
-            windows.append((k, t, b, left, r))
-    out: list[tuple[int, int, float, float]] = []
-    if len(windows) < 2:
-        return out  # one place only: an overlay, or something that appeared
-    ys, xs = np.nonzero(blocks)
-    strength = [float(np.abs(src[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
-    for i in np.argsort(strength)[::-1][:_FAR_LIMIT // 2]:
-        by, bx = int(ys[i]), int(xs[i])
-        tmpl = src[by * block:(by + 1) * block, bx * block:(bx + 1) * block]
-        best, to, own = -1.0, (0.0, 0.0), -1.0
-        for k, t, b, left, r in windows:
-            if k == labels[by, bx]:
-                continue
-            _, there, _, (lx, ly) = cv2.minMaxLoc(cv2.matchTemplate(dst[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED))
-            if there > best:
-                best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
-            own = max(own, float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max()))
-        # found there clearly better than anywhere in its own picture: the thing itself, not a
-        # texture (grass, fur, pavement) that matches any place about as well
-        if best >= PLACE_MATCH and own < REPEATED and best >= own + PLACE_MARGIN:
-            out.append((by, bx, *to))
-    return out
-
-
-def _moved_together(found: list[tuple[int, int, float, float]], tolerance: float, block: int) -> np.ndarray:
-    """Which of the found blocks went the same way as a neighbouring one (a thing moves as a
-    whole; a chance match elsewhere goes nowhere in particular, and from anywhere), each to a
-    place of its own: blocks along a line of text all matching one edge elsewhere went nowhere."""
-    if len(found) < 2:
-        return np.zeros(len(found), bool)
-    v = np.array([(dx, dy) for _, _, dx, dy in found])
-    at = np.array([(y, x) for y, x, _, _ in found])
-    to = at[:, ::-1] * block + v  # where each went, in pixels
-    spacing = block * np.linalg.norm(at[:, None] - at[None], axis=2)
-    apart = np.linalg.norm(to[:, None] - to[None], axis=2) >= 0.6 * spacing
-    near = ((np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance) & apart
-            & (np.abs(at[:, None] - at[None]).max(axis=2) <= 2))
-    np.fill_diagonal(near, False)
-    return near.any(axis=1)
 
 
 def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:

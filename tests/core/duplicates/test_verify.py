@@ -236,3 +236,26 @@ def _tile(img: Image.Image) -> Image.Image:
     for i, (x, y) in enumerate(SIX):
         draw.rectangle([x, y, x + 44, y + 60], fill=[(220, 40, 40), (40, 60, 200), (250, 210, 30)][i % 3])
     return out
+
+
+def test_a_thing_that_moved_far_is_found_where_it_went_but_not_on_a_logo():
+    """One thing carried across a still scene is found at its new place (displaced): another
+    moment, even with the rest untouched. A block found, by chance, where its own picture holds
+    a flat fill is no evidence: a thing that moved leaves background behind, not a logo."""
+    import numpy as np
+
+    from photosearch.core.duplicates.moved_far import FLAT_FILL, not_into_a_fill
+
+    still = textured(41, (640, 480))
+    thing = textured(77, (640, 480)).crop((100, 100, 160, 200))
+    before, after = _exposure(still, 3), _exposure(still, 4)
+    before.paste(thing, (60, 60))
+    after.paste(thing, (480, 320))
+    ev = judge(jpeg(before), jpeg(after))
+    assert ev.verdict == SAME_VIEW and ev.facts["displaced"] >= 2, (ev.reason, ev.facts)
+
+    texture = np.full((6, 8), 5.0, np.float32)
+    texture[4, 6] = FLAT_FILL / 10  # a logo's flat block at row 4, column 6 (16 px blocks)
+    found = [(0, 0, 96.0, 64.0), (1, 0, 96.0, 56.0), (0, 1, 80.0, 64.0), (1, 1, 20.0, 4.0)]
+    # blocks (0, 0) and (0, 1) land on (4, 6) exactly, (1, 0) half on it; (1, 1) far from it
+    assert not_into_a_fill(found, texture, 16) == [(1, 1, 20.0, 4.0)]
