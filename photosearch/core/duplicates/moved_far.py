@@ -3,8 +3,10 @@
 A block that looks changed may hold a thing that moved: found a little way off in the other
 picture, or at another place where the two differ (people walking past a still camera: each is
 where the other picture has background). An overlay's blocks must not pass for that: its places
-hold different things, a caption's blocks all land on one spot, and none lands where its own
-picture holds a flat fill (a logo's rectangle: a thing that moved leaves background behind).
+hold different things, and a caption's blocks all land on one spot. (Ignoring blocks that land
+on a flat fill in their own picture, as a caption's may land on a logo, was tried and undone: a
+person crossing a white wall, a blown-out sky or a studio backdrop lands on flat background too,
+and became a copy.)
 """
 
 from __future__ import annotations
@@ -101,25 +103,3 @@ def moved_together(found: list[tuple[int, int, float, float]], tolerance: float,
             & (np.abs(at[:, None] - at[None]).max(axis=2) <= 2))
     np.fill_diagonal(near, False)
     return near.any(axis=1)
-
-
-FLAT_FILL = 0.3  # a block's mean fine detail below this: a flat fill (a logo), not a background
-
-
-def not_into_a_fill(found: list[tuple[int, int, float, float]], texture: np.ndarray,
-                    block: int) -> list[tuple[int, int, float, float]]:
-    """The found blocks whose destination, in their own picture, touches no flat fill. Where a
-    thing went, its own picture shows what was there before (road, grass, a wall: texture, and
-    at least sensor noise); a caption's blocks that match, by chance, the original's content at a
-    logo's edge land on the logo's flat colour in their own picture. (`texture`: the source
-    picture's mean fine detail per block.)"""
-    ny, nx = texture.shape
-    out = []
-    for by, bx, dx, dy in found:
-        x, y = bx * block + dx, by * block + dy
-        cols = range(max(0, int(x // block)), min(nx, int((x + block - 1) // block) + 1))
-        rows = range(max(0, int(y // block)), min(ny, int((y + block - 1) // block) + 1))
-        under = [float(texture[r, c]) for r in rows for c in cols]
-        if not under or min(under) >= FLAT_FILL:
-            out.append((by, bx, dx, dy))
-    return out

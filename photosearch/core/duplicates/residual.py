@@ -30,7 +30,7 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import Matrix, compose, invert, scale_of
-from .moved_far import TOGETHER, found_at_another_place, found_elsewhere, moved_together, not_into_a_fill
+from .moved_far import TOGETHER, found_at_another_place, found_elsewhere, moved_together
 
 BLOCK = 16  # at 384 px; a thumbnail is compared in blocks of 8 (block_for)
 MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the flow noise of copies
@@ -92,10 +92,8 @@ class Residual:
             # the same thing at two places the pictures differ, one in each picture, several blocks
             # of it gone the same way: it moved there (people walking past a still camera). An
             # overlay's places hold different things
-            there = not_into_a_fill(found_at_another_place(ref, other, changed & textured_r, changed, self.block),
-                                    texture_r, self.block)
-            back = not_into_a_fill(found_at_another_place(other, ref, changed & textured_o, changed, self.block),
-                                   texture_o, self.block)
+            there = found_at_another_place(ref, other, changed & textured_r, changed, self.block)
+            back = found_at_another_place(other, ref, changed & textured_o, changed, self.block)
             found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
             self.displaced = int(moved_together(found, TOGETHER * self.block, self.block).sum())
 
