@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..library.libraries import Library
-from ..vision.glance import GLANCE_BYTES, SIDE, coarse, content_share, matches, normalised
+from ..vision.glance import GLANCE_BYTES, SIDE, coarse, content_share, dihedral, matches, normalised
 from ..vision.regions import BLOB_BYTES, FULL_BYTES
 from .pairs import FLOOR, INSERT_PAIR, changed_since, regions, score_pairs
 
@@ -53,18 +53,12 @@ def _glances(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(ids, np.int64), np.concatenate(parts), np.array(special, bool)
 
 
-def _orientations(g: np.ndarray) -> np.ndarray:
-    """[M, 8, 8] -> [M, 8 orientations, 64]."""
-    out = [np.rot90(m, r, axes=(1, 2)) for m in (g, g[:, :, ::-1]) for r in range(4)]
-    return np.stack(out, 1).reshape(len(g), 8, 64).astype(np.float32)
-
-
 def _near(queries: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(query row, target row) of the pairs whose coarse glances come close in some orientation,
     in blocks of queries and targets (a few MB at a time, whatever the library's size)."""
     qa, tb = [], []
     for qs in range(0, len(queries), 64):
-        q = _orientations(queries[qs:qs + 64])
+        q = dihedral(queries[qs:qs + 64]).reshape(-1, 8, 64).astype(np.float32)  # the 8 orientations
         for ts in range(0, len(targets), 16384):
             t = targets[ts:ts + 16384].reshape(-1, 64).astype(np.float32)
             best = q[:, 0] @ t.T

@@ -33,23 +33,19 @@ def _strong(r: Residual) -> tuple[int, np.ndarray, np.ndarray]:
     return len(big), labels, big.astype(np.int32)
 
 
-def changed_places(r: Residual) -> int:
-    """In how many separate places content is wholly other (2 blocks or more each)."""
-    return _strong(r)[0]
-
-
-def photographed_places(r: Residual) -> int:
-    """How many of those places hold, in both pictures, what a camera sees rather than what an
-    editor draws: no flat fill on either side."""
+def place_counts(r: Residual) -> tuple[int, int]:
+    """In how many separate places content is wholly other (2 blocks or more each), and how many
+    of those hold, in both pictures, what a camera sees rather than what an editor draws: no
+    flat fill on either side."""
     count, labels, big = _strong(r)
     if count == 0 or r.detail is None:
-        return 0
+        return count, 0
     detail_r, detail_o = r.detail
     b = r.block
     ny, nx = labels.shape
-    out = 0
+    photographed = 0
     for k in big:
         place = cv2.resize((labels == k).astype(np.uint8), (nx * b, ny * b), interpolation=cv2.INTER_NEAREST) > 0
         fills = [float((d[:ny * b, :nx * b][place] < FILL).mean()) for d in (detail_r, detail_o)]
-        out += max(fills) < DRAWN
-    return out
+        photographed += max(fills) < DRAWN
+    return count, photographed

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import WHOLE_ENOUGH, Alignment, FeatureCache, align, scale_of
-from .places import changed_places, photographed_places
+from .places import place_counts
 from .residual import Residual, block_for, compare_aligned, own
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
@@ -143,7 +143,7 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     places = photographed = 0
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
-        places, photographed = changed_places(r), photographed_places(r)
+        places, photographed = place_counts(r)
         # many places are an edit only where each was drawn and the rest is untouched
         drawn_on_untouched = photographed == 0 and r.noise <= UNTOUCHED
         moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED

@@ -86,7 +86,7 @@ def normalised(raw: np.ndarray) -> np.ndarray:
     return x.reshape(raw.shape)
 
 
-def _dihedral(x: np.ndarray) -> np.ndarray:
+def dihedral(x: np.ndarray) -> np.ndarray:
     """[M, S, S] -> [M, 8, S, S]: the 4 rotations of x and of its mirror."""
     out: list[np.ndarray] = []
     for m in (x, x[:, :, ::-1]):
@@ -125,7 +125,7 @@ def correlation(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
     with content, over the 8 orientations of B."""
     best = np.full(len(ga), -1.0, np.float32)
     for c in range(2):
-        ncc = np.einsum("mij,mkij->mk", ga[:, c], _dihedral(gb[:, c])).max(axis=1)
+        ncc = np.einsum("mij,mkij->mk", ga[:, c], dihedral(gb[:, c])).max(axis=1)
         best = np.maximum(best, ncc)
     return best
 

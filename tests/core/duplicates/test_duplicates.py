@@ -355,11 +355,10 @@ def test_a_library_indexed_before_pixel_records_is_completed_on_the_way(isolated
         assert 6 <= stored < 27  # the photos met, not the whole library
 
 
-def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_copies(make_lib, isolated_home,
-                                                                                    monkeypatch):
-    """The star around r takes x and y; the rules keep x, not the centre (as they may: sizes in one
-    step of the grouping order, twins); y is no copy of x and leaves. y and its own copy z must
-    still make a group: y was taken by the star, and z met nobody else."""
+def _groups_keeping_x(make_lib, isolated_home, monkeypatch, layout, met, proven):
+    """The groups of `layout` from pairs `met` (photo names), `proven` ones reaching the level,
+    r tried first as a centre and x kept wherever it is a member (as the rules may: sizes in one
+    step of the grouping order, twins): [the members' names] per group."""
     from photosearch.core.app import App
     from photosearch.core.duplicates import finder
     from photosearch.core.duplicates.grouping import Pair
@@ -367,25 +366,35 @@ def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_co
     from photosearch.core.duplicates.verdicts import Verifier
     from photosearch.core.library.paths import app_dirs
 
-    make_lib({"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "z.jpg": 4})
+    make_lib(layout)
     app = App(dirs=app_dirs(isolated_home), device="cpu")
     with app.libraries.open("lib", write=True) as lib:
         ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
-        r, x, y, z = (ids[n] for n in ("r.jpg", "x.jpg", "y.jpg", "z.jpg"))
-        proven = {frozenset(p) for p in [(r, x), (r, y), (y, z)]}
-        pairs = [Pair(min(a, b), max(a, b), 0.9, 0.9) for a, b in [(r, x), (r, y), (y, z)]]
-        info = finder._candidates(lib, set(ids.values()))
-        monkeypatch.setattr(finder, "preference", lambda c, *a: (0 if c.id == r else 1, c.id))
+        monkeypatch.setattr(finder, "preference", lambda c, *a: (0 if c.id == ids["r.jpg"] else 1, c.id))
 
         def keep_x(members, *args):
             keep, others, protected = choose(members, *args)
-            mine = next((c for c in members if c.id == x), None)
+            mine = next((c for c in members if c.id == ids["x.jpg"]), None)
             return (mine, [c for c in members if c is not mine], protected) if mine else (keep, others, protected)
 
         monkeypatch.setattr(finder, "choose", keep_x)
-        groups = finder._groups(lib, "copies", pairs, info, lambda asked: [frozenset(p) in proven for p in asked],
+        yes = {frozenset((ids[a], ids[b])) for a, b in proven}
+        pairs = [Pair(min(ids[a], ids[b]), max(ids[a], ids[b]), 0.9, 0.9) for a, b in met]
+        info = finder._candidates(lib, set(ids.values()))
+        groups = finder._groups(lib, "copies", pairs, info, lambda asked: [frozenset(p) in yes for p in asked],
                                 Verifier(lib), DEFAULT_RULES, [], [])
-    seen = [{os.path.basename(c.path) for c in g.members} for g in groups]
+    return [[c.path for c in g.members] for g in groups]
+
+
+def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_copies(make_lib, isolated_home,
+                                                                                    monkeypatch):
+    """The star around r takes x and y; the rules keep x, not the centre; y is no copy of x and
+    leaves. y and its own copy z must still make a group: y was taken by the star, and z met
+    nobody else."""
+    met = [("r.jpg", "x.jpg"), ("r.jpg", "y.jpg"), ("y.jpg", "z.jpg")]
+    groups = _groups_keeping_x(make_lib, isolated_home, monkeypatch, {"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "z.jpg": 4},
+                               met, met)
+    seen = [{os.path.basename(p) for p in g} for g in groups]
     assert {"r.jpg", "x.jpg"} in seen  # y left: no copy of the photo kept
     assert {"y.jpg", "z.jpg"} in seen, seen
 
@@ -393,33 +402,12 @@ def test_a_member_that_fails_against_the_photo_kept_still_groups_with_its_own_co
 def test_a_released_member_never_puts_a_file_in_two_groups(make_lib, isolated_home, monkeypatch):
     """As above, with f and a link l to it: the star around r keeps x, y leaves; in the next round
     y and l (a link to f, grouped with x already) must not make a group: a link is its file."""
-    from photosearch.core.app import App
-    from photosearch.core.duplicates import finder
-    from photosearch.core.duplicates.grouping import Pair
-    from photosearch.core.duplicates.keep import DEFAULT_RULES, choose
-    from photosearch.core.duplicates.verdicts import Verifier
-    from photosearch.core.library.paths import app_dirs
-
-    make_lib({"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "f.jpg": 4, "l.jpg": "->f.jpg"})
-    app = App(dirs=app_dirs(isolated_home), device="cpu")
-    with app.libraries.open("lib", write=True) as lib:
-        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
-        r, x, y, f, link = (ids[n] for n in ("r.jpg", "x.jpg", "y.jpg", "f.jpg", "l.jpg"))
-        monkeypatch.setattr(finder, "preference", lambda c, *a: (0 if c.id == r else 1, c.id))
-
-        def keep_x(members, *args):
-            keep, others, protected = choose(members, *args)
-            mine = next((c for c in members if c.id == x), None)
-            return (mine, [c for c in members if c is not mine], protected) if mine else (keep, others, protected)
-
-        monkeypatch.setattr(finder, "choose", keep_x)
-        # y: a copy of r and of f (so of its link), not of x; f: a copy of r and of x
-        proven = {frozenset(p) for p in [(r, x), (r, y), (r, f), (r, link), (x, f), (x, link), (y, f), (y, link)]}
-        met = [(r, x), (r, y), (r, f), (r, link), (y, f), (y, link)]
-        pairs = [Pair(min(a, b), max(a, b), 0.9, 0.9) for a, b in met]
-        info = finder._candidates(lib, set(ids.values()))
-        groups = finder._groups(lib, "copies", pairs, info, lambda asked: [frozenset(p) in proven for p in asked],
-                                Verifier(lib), DEFAULT_RULES, [], [])
-    files = [os.path.basename(os.path.realpath(c.path)) for g in groups for c in g.members]
-    assert len(files) == len(set(files)), [[os.path.basename(c.path) for c in g.members] for g in groups]
-    assert any({"x.jpg", "f.jpg"} <= {os.path.basename(os.path.realpath(c.path)) for c in g.members} for g in groups)
+    met = [("r.jpg", "x.jpg"), ("r.jpg", "y.jpg"), ("r.jpg", "f.jpg"), ("r.jpg", "l.jpg"), ("y.jpg", "f.jpg"),
+           ("y.jpg", "l.jpg")]
+    # y: a copy of r and of f (so of its link), not of x; f: a copy of r and of x
+    proven = met + [("x.jpg", "f.jpg"), ("x.jpg", "l.jpg")]
+    groups = _groups_keeping_x(make_lib, isolated_home, monkeypatch,
+                               {"r.jpg": 1, "x.jpg": 2, "y.jpg": 3, "f.jpg": 4, "l.jpg": "->f.jpg"}, met, proven)
+    files = [os.path.basename(os.path.realpath(p)) for g in groups for p in g]
+    assert len(files) == len(set(files)), [[os.path.basename(p) for p in g] for g in groups]
+    assert any({"x.jpg", "f.jpg"} <= {os.path.basename(os.path.realpath(p)) for p in g} for g in groups)
