@@ -73,17 +73,19 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
     for i in np.argsort(strength)[::-1][:_FAR_LIMIT // 2]:
         by, bx = int(ys[i]), int(xs[i])
         tmpl = src[by * block:(by + 1) * block, bx * block:(bx + 1) * block]
-        best, to, own = -1.0, (0.0, 0.0), -1.0
-        for k, t, b, left, r in windows:
-            if k == labels[by, bx]:
-                continue
+        others = [(t, b, left, r) for k, t, b, left, r in windows if k != labels[by, bx]]
+        best, to = -1.0, (0.0, 0.0)
+        for t, b, left, r in others:
             _, there, _, (lx, ly) = cv2.minMaxLoc(cv2.matchTemplate(dst[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED))
             if there > best:
                 best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
-            own = max(own, float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max()))
+        if best < PLACE_MATCH:
+            continue  # found nowhere else: its own picture need not be searched
         # found there clearly better than anywhere in its own picture: the thing itself, not a
         # texture (grass, fur, pavement) that matches any place about as well
-        if best >= PLACE_MATCH and own < REPEATED and best >= own + PLACE_MARGIN:
+        own = max(float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max())
+                  for t, b, left, r in others)
+        if own < REPEATED and best >= own + PLACE_MARGIN:
             out.append((by, bx, *to))
     return out
 

@@ -192,3 +192,40 @@ def test_verdicts_drawn_by_older_rules_are_drawn_again(isolated_home, make_lib, 
             c.execute("INSERT OR REPLACE INTO meta VALUES('verdict_rules', '1')")
         assert len(find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))) == 1
         assert lib.catalog.meta("verdict_rules") == RULES_VERSION
+
+
+def test_pairs_verified_on_every_core_agree_with_one_and_leave_opencv_as_it_was(isolated_home, make_lib, tmp_path,
+                                                                               app, monkeypatch):
+    import cv2
+
+    from photosearch.core.duplicates import verdicts
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(7, (900, 600))
+    whole.save(photos / "whole.jpg", quality=95)
+    whole.crop((100, 0, 800, 600)).save(photos / "part.jpg", quality=90)
+    whole.resize((450, 300)).save(photos / "small.jpg", quality=90)
+    helpers.save_jpeg(helpers.make_photo(41), photos / "other.jpg")
+    make_lib({}, root=photos)
+    seen: list[int] = []
+    plain = verdicts.verify
+
+    def noting(*args, **kwargs):  # what OpenCV is allowed while a pair is verified in the pool
+        seen.append(cv2.getNumThreads())
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(verdicts, "verify", noting)
+    before = cv2.getNumThreads()
+    with app.libraries.open("lib", write=True) as lib:
+        ids = [lib.catalog.photo_by_path(str(photos / n)).id for n in ("whole.jpg", "part.jpg", "small.jpg",
+                                                                       "other.jpg")]
+        pairs = [(a, b) for a in ids for b in ids if a < b]
+        alone = Verifier(lib, workers=1).verdicts(pairs)
+        pooled_at = len(seen)
+        lib.catalog.conn.execute("UPDATE dup_pairs SET verdict=NULL")
+        with Verifier(lib, workers=2) as verifier:
+            pooled = verifier.verdicts(pairs)
+    assert pooled == alone and alone[key(ids[0], ids[1])] == COPY and alone[key(ids[0], ids[2])] == COPY
+    assert set(seen[pooled_at:]) == {1} and len(seen) == 2 * len(pairs)
+    assert cv2.getNumThreads() == before
