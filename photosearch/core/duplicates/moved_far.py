@@ -14,6 +14,38 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+FLAT_MATCH = 0.05  # a patch with less than this share of the template's contrast (std) is not its content
+
+
+class Matcher:
+    """Normalised correlation of templates against parts of one picture, never on flat ground:
+    where a patch is (nearly) uniform its correlation is undefined and OpenCV's TM_CCOEFF_NORMED
+    returns rounding noise there, up to 1.0 (a logo's flat fill "matched" every block of a caption,
+    which then read as a thing that moved). Patches' contrast comes from the picture's integral
+    images, made once."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self._sum, self._squares = cv2.integral2(image, sdepth=cv2.CV_64F)
+
+    def match(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        """TM_CCOEFF_NORMED of `tmpl` over image[top:bottom, left:right], -1 where the patch is flat."""
+        score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
+        th, tw = tmpl.shape
+        n = th * tw
+        rows, cols = score.shape
+
+        def box(s: np.ndarray) -> np.ndarray:
+            return np.asarray(s[top + th:top + th + rows, left + tw:left + tw + cols]
+                              - s[top:top + rows, left + tw:left + tw + cols]
+                              - s[top + th:top + th + rows, left:left + cols] + s[top:top + rows, left:left + cols])
+
+        var = box(self._squares) / n - (box(self._sum) / n) ** 2
+        # (and nothing under a thousandth of a contrast unit: the sums' rounding is about that)
+        floor = max(FLAT_MATCH * float(tmpl.std()), 1e-3) ** 2
+        return np.where(var < floor, np.float32(-1.0), score)
+
+
 FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
 _FAR_LIMIT = 96  # changed blocks searched at most (the most textured first)
 
@@ -24,6 +56,7 @@ def found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, blo
     one brick along is no evidence of motion."""
     out = np.zeros_like(changed)
     h, w = ref.shape
+    in_other, in_ref = Matcher(other), Matcher(ref)
     radius = max(8, round(0.12 * max(h, w)))
     ys, xs = np.nonzero(changed)
     strength = [float(np.abs(ref[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
@@ -32,12 +65,11 @@ def found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, blo
         y0, x0 = by * block, bx * block
         tmpl = ref[y0:y0 + block, x0:x0 + block]
         top, left = max(0, y0 - radius), max(0, x0 - radius)
-        win = (slice(top, min(h, y0 + block + radius)), slice(left, min(w, x0 + block + radius)))
-        score = cv2.matchTemplate(other[win], tmpl, cv2.TM_CCOEFF_NORMED)
-        _, best, _, (lx, ly) = cv2.minMaxLoc(score)
+        win = (top, min(h, y0 + block + radius), left, min(w, x0 + block + radius))
+        _, best, _, (lx, ly) = cv2.minMaxLoc(in_other.match(tmpl, *win))
         if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
             continue
-        own = cv2.matchTemplate(ref[win], tmpl, cv2.TM_CCOEFF_NORMED)
+        own = in_ref.match(tmpl, *win)
         cy, cx = y0 - top, x0 - left
         own[max(0, cy - 3):cy + 4, max(0, cx - 3):cx + 4] = -1  # the block itself
         if float(own.max()) < FAR_MATCH:
@@ -68,6 +100,7 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
     out: list[tuple[int, int, float, float]] = []
     if len(windows) < 2:
         return out  # one place only: an overlay, or something that appeared
+    in_dst, in_src = Matcher(dst), Matcher(src)
     ys, xs = np.nonzero(blocks)
     strength = [float(np.abs(src[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
     for i in np.argsort(strength)[::-1][:_FAR_LIMIT // 2]:
@@ -76,15 +109,14 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
         others = [(t, b, left, r) for k, t, b, left, r in windows if k != labels[by, bx]]
         best, to = -1.0, (0.0, 0.0)
         for t, b, left, r in others:
-            _, there, _, (lx, ly) = cv2.minMaxLoc(cv2.matchTemplate(dst[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED))
+            _, there, _, (lx, ly) = cv2.minMaxLoc(in_dst.match(tmpl, t, b, left, r))
             if there > best:
                 best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
         if best < PLACE_MATCH:
             continue  # found nowhere else: its own picture need not be searched
         # found there clearly better than anywhere in its own picture: the thing itself, not a
         # texture (grass, fur, pavement) that matches any place about as well
-        own = max(float(cv2.matchTemplate(src[t:b, left:r], tmpl, cv2.TM_CCOEFF_NORMED).max())
-                  for t, b, left, r in others)
+        own = max(float(in_src.match(tmpl, t, b, left, r).max()) for t, b, left, r in others)
         if own < REPEATED and best >= own + PLACE_MARGIN:
             out.append((by, bx, *to))
     return out
