@@ -122,34 +122,10 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
     return out
 
 
-PINNED = 0.1  # a block's smaller structure eigenvalue at least this share of its larger one (as the flow's)
-
-
-def pinned(img: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:
-    """[ny, nx]: the blocks whose content has a place of its own. A lone edge (a horizon, a
-    roof line, a logo's side) matches anywhere along itself: found "at another place" on any
-    straight edge there, it says little of where it went (blocks of a roof under a caption,
-    all "found" along a logo's side, read as a thing that moved)."""
-    ny, nx = shape
-    part = np.ascontiguousarray(img[:ny * block, :nx * block])
-    gx, gy = cv2.Sobel(part, cv2.CV_32F, 1, 0), cv2.Sobel(part, cv2.CV_32F, 0, 1)
-
-    def per_block(f: np.ndarray) -> np.ndarray:
-        return np.asarray(f.reshape(ny, block, nx, block).mean(axis=(1, 3)), np.float64)
-
-    xx, xy, yy = per_block(gx * gx), per_block(gx * gy), per_block(gy * gy)
-    half_trace = 0.5 * (xx + yy)
-    root = np.sqrt(np.maximum(half_trace * half_trace - (xx * yy - xy * xy), 0.0))
-    return np.asarray((half_trace - root) >= PINNED * (half_trace + root))
-
-
-def moved_together(found: list[tuple[int, int, float, float]], tolerance: float, block: int,
-                   posed: list[bool] | None = None) -> np.ndarray:
+def moved_together(found: list[tuple[int, int, float, float]], tolerance: float, block: int) -> np.ndarray:
     """Which of the found blocks went the same way as a neighbouring one (a thing moves as a
     whole; a chance match elsewhere goes nowhere in particular, and from anywhere), each to a
-    place of its own: blocks along a line of text all matching one edge elsewhere went nowhere.
-    Two lone edges (`posed` False: pinned() says) never make a thing that moved: one of the two
-    must have a place of its own; a lone edge may go along with it (a person's outline)."""
+    place of its own: blocks along a line of text all matching one edge elsewhere went nowhere."""
     if len(found) < 2:
         return np.zeros(len(found), bool)
     v = np.array([(dx, dy) for _, _, dx, dy in found])
@@ -159,8 +135,5 @@ def moved_together(found: list[tuple[int, int, float, float]], tolerance: float,
     apart = np.linalg.norm(to[:, None] - to[None], axis=2) >= 0.6 * spacing
     near = ((np.linalg.norm(v[:, None] - v[None], axis=2) <= tolerance) & apart
             & (np.abs(at[:, None] - at[None]).max(axis=2) <= 2))
-    if posed is not None:
-        own_place = np.asarray(posed, bool)
-        near &= own_place[:, None] | own_place[None, :]
     np.fill_diagonal(near, False)
     return near.any(axis=1)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..vision.pixels import Pixels
 from .alignment import Matrix, compose, invert, scale_of
-from .moved_far import TOGETHER, found_at_another_place, found_elsewhere, moved_together, pinned
+from .moved_far import TOGETHER, found_at_another_place, found_elsewhere, moved_together
 
 BLOCK = 16  # at 384 px; a thumbnail is compared in blocks of 8 (block_for)
 MOVE_PX = 0.5  # residual flow (record pixels) that counts as motion: above the flow noise of copies
@@ -95,10 +95,7 @@ class Residual:
             there = found_at_another_place(ref, other, changed & textured_r, changed, self.block)
             back = found_at_another_place(other, ref, changed & textured_o, changed, self.block)
             found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
-            shape = self.blocks.shape
-            posed_r, posed_o = pinned(ref, self.block, shape), pinned(other, self.block, shape)
-            posed = [bool(posed_r[y, x]) for y, x, _, _ in there] + [bool(posed_o[y, x]) for y, x, _, _ in back]
-            self.displaced = int(moved_together(found, TOGETHER * self.block, self.block, posed).sum())
+            self.displaced = int(moved_together(found, TOGETHER * self.block, self.block).sum())
 
 
 @functools.lru_cache(maxsize=8)

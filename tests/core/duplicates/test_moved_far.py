@@ -57,19 +57,3 @@ def test_a_caption_is_not_a_thing_that_moved_onto_a_logo():
     changed[13:17, 18:23] = True  # the logo's
     found = found_at_another_place(ref, other, changed, changed, B)
     assert found == []
-
-
-def test_a_lone_edge_has_no_place_of_its_own_and_two_make_no_thing_that_moved():
-    from photosearch.core.duplicates.moved_far import moved_together, pinned
-
-    img = np.zeros((32, 48), np.float32)
-    img[:16, :16] = np.where(np.arange(16)[None, :] < 8, 1.0, -1.0)  # a vertical edge: slides along itself
-    img[:16, 16:32] = np.asarray(textured(2, (480, 360)).convert("L"), np.float32)[:16, :16] / 64  # a thing
-    img[:16, 32:48] = np.where(np.arange(16)[:, None] + np.arange(16)[None, :] < 16, 1.0, -1.0)  # a diagonal edge
-    posed = pinned(img, B, (2, 3))
-    assert posed[0].tolist() == [False, True, False]
-    # neighbouring blocks found at another place, gone the same way (each to a place of its own)
-    found = [(4, 4, 120.0, 40.0), (4, 5, 122.0, 41.0)]
-    assert moved_together(found, 24, B).all()  # by their ways alone: a thing that moved
-    assert not moved_together(found, 24, B, [False, False]).any()  # two lone edges: a caption over a roof line
-    assert moved_together(found, 24, B, [True, False]).all()  # a thing with its outline: it moved
