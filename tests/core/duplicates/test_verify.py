@@ -259,3 +259,21 @@ def test_a_thing_that_moved_far_is_found_where_it_went_even_over_a_flat_backgrou
         after.paste(thing, b)
         ev = judge(jpeg(before), jpeg(after))
         assert ev.verdict < COPY, (wall, ev.reason, ev.facts)
+
+
+@pytest.mark.parametrize("backdrop, side, a, b, colour", [
+    ([24, 24, 616, 384], 96, (60, 250), (400, 250), (30, 30, 35)),  # a dark ball across a grey backdrop
+    ([24, 24, 616, 384], 96, (80, 60), (300, 260), (30, 30, 35)),
+    ([24, 24, 384, 456], 96, (80, 60), (300, 260), (200, 60, 50)),  # a red ball across a white wall
+    ([24, 24, 384, 456], 60, (60, 250), (400, 250), (200, 60, 50)),
+])
+def test_a_plain_ball_that_moved_across_a_plain_wall_is_no_copy(backdrop, side, a, b, colour):
+    """A reviewer's cases: at the size of a block a plain ball's outline is a straight edge
+    everywhere; a rule that let no lone edge be found elsewhere made these copies."""
+    scene = textured(41, (640, 480))
+    ImageDraw.Draw(scene).rectangle(backdrop, fill=(128, 130, 135) if backdrop[3] == 384 else (235, 235, 230))
+    before, after = scene.copy(), scene.copy()
+    for img, (x, y) in ((before, a), (after, b)):
+        ImageDraw.Draw(img).ellipse([x, y, x + side, y + side], fill=colour)
+    ev = judge(jpeg(before), jpeg(after))
+    assert ev.verdict < COPY, (ev.reason, ev.facts)
