@@ -31,9 +31,22 @@ class Matcher:
     def match(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """TM_CCOEFF_NORMED of `tmpl` over image[top:bottom, left:right], -1 where the patch is flat."""
         score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
+        return np.where(self._flat(tmpl, top, left, *score.shape), np.float32(-1.0), score)
+
+    def best(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> tuple[float, tuple[int, int]]:
+        """The best of `match` and where it is (x, y in the window), most often without masking
+        the whole answer: only when OpenCV's best lies on flat ground."""
+        score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
+        _, value, _, (x, y) = cv2.minMaxLoc(score)
+        if bool(self._flat(tmpl, top + y, left + x, 1, 1)[0, 0]):
+            _, value, _, (x, y) = cv2.minMaxLoc(np.where(self._flat(tmpl, top, left, *score.shape),
+                                                         np.float32(-1.0), score))
+        return float(value), (int(x), int(y))
+
+    def _flat(self, tmpl: np.ndarray, top: int, left: int, rows: int, cols: int) -> np.ndarray:
+        """[rows, cols]: whether the template-sized patch at each position from (top, left) is flat."""
         th, tw = tmpl.shape
         n = th * tw
-        rows, cols = score.shape
 
         def box(s: np.ndarray) -> np.ndarray:
             return np.asarray(s[top + th:top + th + rows, left + tw:left + tw + cols]
@@ -42,8 +55,7 @@ class Matcher:
 
         var = box(self._squares) / n - (box(self._sum) / n) ** 2
         # (and nothing under a thousandth of a contrast unit: the sums' rounding is about that)
-        floor = max(FLAT_MATCH * float(tmpl.std()), 1e-3) ** 2
-        return np.where(var < floor, np.float32(-1.0), score)
+        return np.asarray(var < max(FLAT_MATCH * float(tmpl.std()), 1e-3) ** 2)
 
 
 FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
@@ -66,7 +78,7 @@ def found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, blo
         tmpl = ref[y0:y0 + block, x0:x0 + block]
         top, left = max(0, y0 - radius), max(0, x0 - radius)
         win = (top, min(h, y0 + block + radius), left, min(w, x0 + block + radius))
-        _, best, _, (lx, ly) = cv2.minMaxLoc(in_other.match(tmpl, *win))
+        best, (lx, ly) = in_other.best(tmpl, *win)
         if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
             continue
         own = in_ref.match(tmpl, *win)
@@ -109,14 +121,14 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
         others = [(t, b, left, r) for k, t, b, left, r in windows if k != labels[by, bx]]
         best, to = -1.0, (0.0, 0.0)
         for t, b, left, r in others:
-            _, there, _, (lx, ly) = cv2.minMaxLoc(in_dst.match(tmpl, t, b, left, r))
+            there, (lx, ly) = in_dst.best(tmpl, t, b, left, r)
             if there > best:
                 best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
         if best < PLACE_MATCH:
             continue  # found nowhere else: its own picture need not be searched
         # found there clearly better than anywhere in its own picture: the thing itself, not a
         # texture (grass, fur, pavement) that matches any place about as well
-        own = max(float(in_src.match(tmpl, t, b, left, r).max()) for t, b, left, r in others)
+        own = max(in_src.best(tmpl, t, b, left, r)[0] for t, b, left, r in others)
         if own < REPEATED and best >= own + PLACE_MARGIN:
             out.append((by, bx, *to))
     return out
