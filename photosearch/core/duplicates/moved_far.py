@@ -33,15 +33,26 @@ class Matcher:
         score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
         return np.where(self._flat(tmpl, top, left, *score.shape), np.float32(-1.0), score)
 
-    def best(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> tuple[float, tuple[int, int]]:
+    def best(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int,
+             floor: float | None = None) -> tuple[float, tuple[int, int]]:
         """The best of `match` and where it is (x, y in the window), most often without masking
-        the whole answer: only when OpenCV's best lies on flat ground."""
+        the whole answer: only when OpenCV's best lies on flat ground (`floor`: flat_floor(tmpl),
+        when the caller looks for one template in many places)."""
         score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
         _, value, _, (x, y) = cv2.minMaxLoc(score)
-        if bool(self._flat(tmpl, top + y, left + x, 1, 1)[0, 0]):
+        if self._flat_at(tmpl, top + y, left + x, flat_floor(tmpl) if floor is None else floor):
             _, value, _, (x, y) = cv2.minMaxLoc(np.where(self._flat(tmpl, top, left, *score.shape),
                                                          np.float32(-1.0), score))
         return float(value), (int(x), int(y))
+
+    def _flat_at(self, tmpl: np.ndarray, y: int, x: int, floor: float) -> bool:
+        """`_flat` at one position, in plain numbers (it is asked hundreds of times a pair)."""
+        th, tw = tmpl.shape
+        n = th * tw
+        s, q = self._sum, self._squares
+        total = float(s[y + th, x + tw] - s[y, x + tw] - s[y + th, x] + s[y, x])
+        squares = float(q[y + th, x + tw] - q[y, x + tw] - q[y + th, x] + q[y, x])
+        return squares / n - (total / n) ** 2 < floor
 
     def _flat(self, tmpl: np.ndarray, top: int, left: int, rows: int, cols: int) -> np.ndarray:
         """[rows, cols]: whether the template-sized patch at each position from (top, left) is flat."""
@@ -54,8 +65,13 @@ class Matcher:
                               - s[top + th:top + th + rows, left:left + cols] + s[top:top + rows, left:left + cols])
 
         var = box(self._squares) / n - (box(self._sum) / n) ** 2
-        # (and nothing under a thousandth of a contrast unit: the sums' rounding is about that)
-        return np.asarray(var < max(FLAT_MATCH * float(tmpl.std()), 1e-3) ** 2)
+        return np.asarray(var < flat_floor(tmpl))
+
+
+def flat_floor(tmpl: np.ndarray) -> float:
+    """The variance under which a patch is flat next to `tmpl` (and nothing under a thousandth of
+    a contrast unit: the sums' rounding is about that)."""
+    return max(FLAT_MATCH * float(tmpl.std()), 1e-3) ** 2
 
 
 FAR_MATCH = 0.85  # a block found this well elsewhere in the other picture has moved there
@@ -120,15 +136,16 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
         tmpl = src[by * block:(by + 1) * block, bx * block:(bx + 1) * block]
         others = [(t, b, left, r) for k, t, b, left, r in windows if k != labels[by, bx]]
         best, to = -1.0, (0.0, 0.0)
+        floor = flat_floor(tmpl)
         for t, b, left, r in others:
-            there, (lx, ly) = in_dst.best(tmpl, t, b, left, r)
+            there, (lx, ly) = in_dst.best(tmpl, t, b, left, r, floor)
             if there > best:
                 best, to = float(there), (float(lx + left - bx * block), float(ly + t - by * block))
         if best < PLACE_MATCH:
             continue  # found nowhere else: its own picture need not be searched
         # found there clearly better than anywhere in its own picture: the thing itself, not a
         # texture (grass, fur, pavement) that matches any place about as well
-        own = max(in_src.best(tmpl, t, b, left, r)[0] for t, b, left, r in others)
+        own = max(in_src.best(tmpl, t, b, left, r, floor)[0] for t, b, left, r in others)
         if own < REPEATED and best >= own + PLACE_MARGIN:
             out.append((by, bx, *to))
     return out
