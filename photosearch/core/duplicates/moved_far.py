@@ -28,35 +28,30 @@ class Matcher:
         self.image = image
         self._sum, self._squares = cv2.integral2(image, sdepth=cv2.CV_64F)
 
-    def match(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
-        """TM_CCOEFF_NORMED of `tmpl` over image[top:bottom, left:right], -1 where the patch is flat."""
-        score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
-        return np.where(self._flat(tmpl, top, left, *score.shape), np.float32(-1.0), score)
+    def match(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int,
+              floor: float | None = None) -> np.ndarray:
+        """TM_CCOEFF_NORMED of `tmpl` over image[top:bottom, left:right], -1 where the patch is
+        flat (`floor`: flat_floor(tmpl), when the caller looks for one template in many places)."""
+        return self._masked(self._raw(tmpl, top, bottom, left, right), tmpl, top, left, floor)
 
     def best(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int,
              floor: float | None = None) -> tuple[float, tuple[int, int]]:
         """The best of `match` and where it is (x, y in the window), most often without masking
-        the whole answer: only when OpenCV's best lies on flat ground (`floor`: flat_floor(tmpl),
-        when the caller looks for one template in many places)."""
-        score = cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED)
+        the whole answer: only when OpenCV's best lies on flat ground."""
+        floor = flat_floor(tmpl) if floor is None else floor
+        score = self._raw(tmpl, top, bottom, left, right)
         _, value, _, (x, y) = cv2.minMaxLoc(score)
-        if self._flat_at(tmpl, top + y, left + x, flat_floor(tmpl) if floor is None else floor):
-            _, value, _, (x, y) = cv2.minMaxLoc(np.where(self._flat(tmpl, top, left, *score.shape),
-                                                         np.float32(-1.0), score))
+        if self._flat_at(tmpl.shape, top + y, left + x, floor):
+            _, value, _, (x, y) = cv2.minMaxLoc(self._masked(score, tmpl, top, left, floor))
         return float(value), (int(x), int(y))
 
-    def _flat_at(self, tmpl: np.ndarray, y: int, x: int, floor: float) -> bool:
-        """`_flat` at one position, in plain numbers (it is asked hundreds of times a pair)."""
-        th, tw = tmpl.shape
-        n = th * tw
-        s, q = self._sum, self._squares
-        total = float(s[y + th, x + tw] - s[y, x + tw] - s[y + th, x] + s[y, x])
-        squares = float(q[y + th, x + tw] - q[y, x + tw] - q[y + th, x] + q[y, x])
-        return squares / n - (total / n) ** 2 < floor
+    def _raw(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        return np.asarray(cv2.matchTemplate(self.image[top:bottom, left:right], tmpl, cv2.TM_CCOEFF_NORMED))
 
-    def _flat(self, tmpl: np.ndarray, top: int, left: int, rows: int, cols: int) -> np.ndarray:
-        """[rows, cols]: whether the template-sized patch at each position from (top, left) is flat."""
+    def _masked(self, score: np.ndarray, tmpl: np.ndarray, top: int, left: int, floor: float | None) -> np.ndarray:
+        """`score` (positions from (top, left)) with -1 wherever the patch is flat."""
         th, tw = tmpl.shape
+        rows, cols = score.shape
         n = th * tw
 
         def box(s: np.ndarray) -> np.ndarray:
@@ -65,7 +60,18 @@ class Matcher:
                               - s[top + th:top + th + rows, left:left + cols] + s[top:top + rows, left:left + cols])
 
         var = box(self._squares) / n - (box(self._sum) / n) ** 2
-        return np.asarray(var < flat_floor(tmpl))
+        flat = var < (flat_floor(tmpl) if floor is None else floor)
+        return np.where(flat, np.float32(-1.0), score)
+
+    def _flat_at(self, shape: tuple[int, ...], y: int, x: int, floor: float) -> bool:
+        """Whether the patch at one position is flat: `_masked`'s test in plain numbers (it is
+        asked hundreds of times a pair; numpy's overhead on one position was most of its cost)."""
+        th, tw = shape
+        n = th * tw
+        s, q = self._sum, self._squares
+        total = float(s[y + th, x + tw] - s[y, x + tw] - s[y + th, x] + s[y, x])
+        squares = float(q[y + th, x + tw] - q[y, x + tw] - q[y + th, x] + q[y, x])
+        return squares / n - (total / n) ** 2 < floor
 
 
 def flat_floor(tmpl: np.ndarray) -> float:
@@ -94,10 +100,11 @@ def found_elsewhere(ref: np.ndarray, other: np.ndarray, changed: np.ndarray, blo
         tmpl = ref[y0:y0 + block, x0:x0 + block]
         top, left = max(0, y0 - radius), max(0, x0 - radius)
         win = (top, min(h, y0 + block + radius), left, min(w, x0 + block + radius))
-        best, (lx, ly) = in_other.best(tmpl, *win)
+        floor = flat_floor(tmpl)
+        best, (lx, ly) = in_other.best(tmpl, *win, floor)
         if best < FAR_MATCH or max(abs(lx + left - x0), abs(ly + top - y0)) < 2:
             continue
-        own = in_ref.match(tmpl, *win)
+        own = in_ref.match(tmpl, *win, floor)
         cy, cx = y0 - top, x0 - left
         own[max(0, cy - 3):cy + 4, max(0, cx - 3):cx + 4] = -1  # the block itself
         if float(own.max()) < FAR_MATCH:
