@@ -30,6 +30,7 @@ FRAMED = 0.8  # ... or whose picture fills less than this share of it (a screens
 GLANCE_CANDIDATE = 0.93
 _COARSE_NEAR = GLANCE_CANDIDATE - 0.1  # coarse glances of pairs at the line (measured: >= 0.9)
 _CHUNK = 4096
+_QUERIES, _TARGETS = 128, 8192  # a product of 32 MB
 
 
 def _glances(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,16 +56,19 @@ def _glances(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _near(queries: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(query row, target row) of the pairs whose coarse glances come close in some orientation,
-    in blocks of queries and targets (a few MB at a time, whatever the library's size)."""
+    in blocks of queries and targets (a few MB at a time, whatever the library's size).
+
+    The first grouping meets every small or framed photo with every photo (at 1,000,000 photos
+    with 2 % of them framed, 2e10 pairs in 8 orientations): each block of targets is made float32
+    once, and a block of queries meets it in all 8 orientations in one product (measured: 15-20 %
+    faster than a product per orientation and a conversion per query block)."""
+    turned = dihedral(queries).reshape(len(queries), 8, 64).astype(np.float32)  # the 8 orientations
     qa, tb = [], []
-    for qs in range(0, len(queries), 64):
-        q = dihedral(queries[qs:qs + 64]).reshape(-1, 8, 64).astype(np.float32)  # the 8 orientations
-        for ts in range(0, len(targets), 16384):
-            t = targets[ts:ts + 16384].reshape(-1, 64).astype(np.float32)
-            best = q[:, 0] @ t.T
-            for o in range(1, 8):
-                np.maximum(best, q[:, o] @ t.T, out=best)
-            i, j = np.nonzero(best >= _COARSE_NEAR)
+    for ts in range(0, len(targets), _TARGETS):
+        t = np.ascontiguousarray(targets[ts:ts + _TARGETS].reshape(-1, 64).astype(np.float32).T)
+        for qs in range(0, len(queries), _QUERIES):
+            product = turned[qs:qs + _QUERIES].reshape(-1, 64) @ t  # [queries * 8, targets]
+            i, j = np.nonzero(product.reshape(-1, 8, t.shape[1]).max(axis=1) >= _COARSE_NEAR)
             qa.append(i + qs)
             tb.append(j + ts)
     return (np.concatenate(qa), np.concatenate(tb)) if qa else (np.zeros(0, np.int64), np.zeros(0, np.int64))

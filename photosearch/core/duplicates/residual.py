@@ -22,7 +22,6 @@ copy from a burst frame, a stereo pair or another visitor's photo, where a singl
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import cv2
@@ -98,10 +97,10 @@ class Residual:
             self.displaced = int(moved_together(found, TOGETHER * self.block, self.block).sum())
 
 
-@functools.lru_cache(maxsize=8)
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return yy, xx
+    """Pixel rows [h, 1] and columns [1, w]: added to a field they broadcast to its shape (each
+    picture has its own size, so full grids were made afresh for almost every pair)."""
+    return np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
 
 
 def _dense(d: np.ndarray, b: int, h: int, w: int) -> np.ndarray:

@@ -102,3 +102,30 @@ def test_a_thumbnail_whose_glances_come_later_is_met_then(make_lib, isolated_hom
         monkeypatch.setattr(finder, "update_glance_pairs", lambda lib, also=(): named.extend(also) or real(lib, also))
         finder.find_duplicates(lib, "copies", fill_regions=app.region_source(lib))
     assert thumb in named
+
+
+def test_the_blocked_search_finds_exactly_the_pairs_of_every_orientation():
+    """_near works in blocks of queries and targets and in all 8 orientations at once: it must find
+    what comparing every query, turned every way, with every target finds, across block edges."""
+    import numpy as np
+
+    from photosearch.core.duplicates import glance_pairs
+    from photosearch.core.vision.glance import dihedral
+
+    rng = np.random.default_rng(3)
+    n = glance_pairs._TARGETS + 300  # two blocks of targets
+    # coarse light and dark quadrants and a little detail: many pairs come close, as with photos
+    x = np.kron(rng.standard_normal((n, 2, 2)), np.ones((4, 4))) + 0.3 * rng.standard_normal((n, 8, 8))
+    x = x.astype(np.float32)
+    x -= x.mean(axis=(1, 2), keepdims=True)
+    x /= np.linalg.norm(x.reshape(n, -1), axis=1)[:, None, None]
+    targets = x.astype(np.float16)
+    picked = rng.choice(n, glance_pairs._QUERIES + 5, replace=False)  # two blocks of queries
+    queries = dihedral(targets[picked])[np.arange(len(picked)), rng.integers(0, 8, len(picked))]  # turned copies
+    i, j = glance_pairs._near(queries, targets)
+    turned = dihedral(queries).reshape(len(queries), 8, 64).astype(np.float32)
+    best = np.einsum("qod,td->qot", turned, targets.reshape(n, 64).astype(np.float32)).max(axis=1)
+    want = set(zip(*np.nonzero(best >= glance_pairs._COARSE_NEAR)))
+    assert set(zip(i.tolist(), j.tolist())) == {(int(a), int(b)) for a, b in want}
+    assert {(q, int(p)) for q, p in enumerate(picked)} <= want  # each turned copy meets its own
+    assert len(want) > 2 * len(picked)  # and others come close too: the line is really tested
