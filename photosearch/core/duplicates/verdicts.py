@@ -12,6 +12,7 @@ A pair's verdict is dropped with the pair when either photo gets a new vector (p
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +28,8 @@ from .pairs import score_of
 from .verify import DIFFERENT, Evidence, verify
 
 PixelSource = Callable[[list[int]], dict[int, bytes]]
+log = logging.getLogger(__name__)
+UNVERIFIED = "could not be verified (an error in photosearch; it is asked again next time)"
 # the rules verdicts were drawn by: stored verdicts of other rules are drawn again (a library
 # keeps its verdicts across releases; a rule made stricter must reach them)
 RULES_VERSION = "9"
@@ -172,7 +175,11 @@ class Verifier:
                 return key(a, b), Evidence(DIFFERENT, "no pixels to prove it (a photo could not be read)")
             if not goes_first(records[a], records[b], (a, b)):
                 a, b = b, a
-            return key(a, b), verify(records[a], records[b], cache, (a, b))
+            try:
+                return key(a, b), verify(records[a], records[b], cache, (a, b))
+            except Exception:  # one pair's failure must not cost the whole grouping: never a copy
+                log.exception("verifying photos %d and %d failed", a, b)
+                return key(a, b), Evidence(DIFFERENT, UNVERIFIED)
 
         if self.workers > 1 and len(todo) > 1:
             with _opencv_single_threaded():
@@ -186,7 +193,9 @@ class Verifier:
         self.verified += len(found)
         self._memo.update({k: ev.verdict for k, ev in found.items()})
         # a pair judged without both records is not judged: asked again once they can be read
-        proven = {k: ev for k, ev in found.items() if k[0] in records and k[1] in records}
+        # (and one whose verification failed, once photosearch is mended)
+        proven = {k: ev for k, ev in found.items()
+                  if k[0] in records and k[1] in records and ev.reason != UNVERIFIED}
         if proven and not self.library.catalog.readonly:
             self._store(proven)
         return found

@@ -37,6 +37,10 @@ VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", I
 QUICK_REJECT = 0.45  # the quick look's correlation below which no copy or burst was ever seen (<= 0.81)
 FLAT = 3.0  # grey levels of spread below which a picture is blank (a page, a sky, a black frame)
 TOO_FLAT = "too little detail in the pictures to prove they are the same"
+# a record thinner than a thumbnail's block (a banner 100 times as wide as it is high, an icon of
+# a few pixels) has no block to compare: too small to prove anything (it made OpenCV fail)
+MIN_SIDE = 8
+TOO_SMALL = "a picture too small (or too thin) to prove they are the same"
 MIN_BLOCKS = 8  # fewer textured blocks than this prove nothing (a blank page, a clear sky)
 COPY_COVERAGE = 0.85  # the smaller picture lies (almost) wholly inside the other
 COPY_AGREE = 0.6
@@ -215,6 +219,8 @@ def _closest_look(a: Pixels, b: Pixels, found: list[Alignment], best: Evidence |
 
 def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[int, int] = (-1, -2)) -> Evidence:
     """The verdict on two pixel records, with its evidence (the best of a few alignments)."""
+    if min(a.grey.shape + b.grey.shape) < MIN_SIDE:
+        return Evidence(DIFFERENT, TOO_SMALL)
     best: Evidence | None = None
     found = align(a, b, cache, keys)
     same = found and _the_same_pixels(a, b, found[0])

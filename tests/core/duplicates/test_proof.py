@@ -229,3 +229,38 @@ def test_pairs_verified_on_every_core_agree_with_one_and_leave_opencv_as_it_was(
     assert pooled == alone and alone[key(ids[0], ids[1])] == COPY and alone[key(ids[0], ids[2])] == COPY
     assert set(seen[pooled_at:]) == {1} and len(seen) == 2 * len(pairs)
     assert cv2.getNumThreads() == before
+
+
+def test_a_pair_whose_verification_fails_is_no_copy_and_the_rest_are_still_proven(isolated_home, make_lib, tmp_path,
+                                                                                  app, monkeypatch, caplog):
+    """A bug met by one pair (OpenCV refused a 4-pixel-high banner before the verifier knew better)
+    must not stop every other pair's proof; that pair is no copy, is not stored, and is said."""
+    from photosearch.core.duplicates import verdicts
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(7, (900, 600))
+    whole.save(photos / "whole.jpg", quality=95)
+    whole.resize((450, 300)).save(photos / "small.jpg", quality=90)
+    whole.crop((100, 0, 800, 600)).save(photos / "part.jpg", quality=90)
+    make_lib({}, root=photos)
+    plain = verdicts.verify
+    with app.libraries.open("lib", write=True) as lib:
+        ids = [lib.catalog.photo_by_path(str(photos / n)).id for n in ("whole.jpg", "small.jpg", "part.jpg")]
+        broken = key(ids[0], ids[2])
+
+        def failing(a, b, cache, pair):
+            if key(*pair) == broken:
+                raise RuntimeError("a bug")
+            return plain(a, b, cache, pair)
+
+        monkeypatch.setattr(verdicts, "verify", failing)
+        pairs = [(ids[0], ids[1]), (ids[0], ids[2])]
+        for workers in (1, 2):
+            lib.catalog.conn.execute("UPDATE dup_pairs SET verdict=NULL, evidence=NULL")
+            with Verifier(lib, workers=workers) as verifier:
+                got = verifier.verdicts(pairs)
+            assert got[key(ids[0], ids[1])] == COPY and got[broken] < COPY
+        stored = dict(((a, b), v) for a, b, v in lib.catalog.conn.execute("SELECT a, b, verdict FROM dup_pairs"))
+        assert stored.get(key(ids[0], ids[1])) == COPY and stored.get(broken) is None  # asked again next time
+    assert "verifying photos" in caplog.text

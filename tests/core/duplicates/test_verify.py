@@ -135,6 +135,17 @@ def test_unrelated_and_featureless_pictures_prove_nothing():
     assert ev.verdict == DIFFERENT and "too little detail" in ev.reason
 
 
+@pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
+def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(size):
+    """A picture whose record is thinner than a block (a banner 100 times as wide as it is high, a
+    tiny icon) made OpenCV fail, and with it the whole grouping; now it is proven nothing."""
+    img = BASE.resize(size)
+    ev = verify(record(img), record(img.resize((size[0] // 2, size[1] // 2))))
+    assert ev.verdict == DIFFERENT and "too small" in ev.reason
+    wide = BASE.resize((4000, 80))  # thin, but a row of blocks: still proven
+    assert verify(record(wide), record(jpeg(wide))).verdict >= COPY
+
+
 def test_pixel_records_are_small_and_refuse_garbage():
     blob = pixels_of(BASE, content_box(BASE))
     rec = load_pixels(blob)
