@@ -86,3 +86,18 @@ def test_content_box_strips_flat_borders_only():
     # the keep rule's "resolution" counts the picture, not the frame
     assert abs(content_share(glance_of(framed)) - (480 * 360) / (540 * 420)) < 0.02
     assert content_share(glance_of(img)) == 1.0
+
+
+def test_content_shares_of_many_boxes_say_what_content_share_says_of_each():
+    """The glance pass reads a million boxes at once (glance_pairs._glances): the batch form must
+    agree with the one-photo form, an empty or unknown box counting as the whole photo."""
+    import numpy as np
+
+    from photosearch.core.vision.glance import GLANCE_BYTES, content_share, content_shares
+
+    rng = np.random.default_rng(4)
+    boxes = np.concatenate([rng.integers(0, 256, (200, 4)), [[0, 0, 255, 255], [9, 9, 9, 200], [200, 0, 10, 255],
+                                                           [0, 0, 0, 0]]]).astype(np.uint8)
+    one = [content_share(bytes(GLANCE_BYTES - 4) + bytes(b)) for b in boxes]
+    assert content_shares(boxes).tolist() == one
+    assert one[-4:] == [1.0, 1.0, 1.0, 1.0]
