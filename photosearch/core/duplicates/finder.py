@@ -143,8 +143,10 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
     if decided:
         pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     with Verifier(library, fill_pixels) as verifier:
-        return _groups(library, level, pairs, info, level_test(level, verifier, info, decided), verifier, rules,
-                       reference, prefer, decided)
+        groups = _groups(library, level, pairs, info, level_test(level, verifier, info, decided), verifier, rules,
+                         reference, prefer, decided)
+        verifier.check()
+        return groups
 
 
 def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],

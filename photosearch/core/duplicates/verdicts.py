@@ -125,6 +125,8 @@ class Verifier:
         self._memo: dict[Key, int] = {}
         self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
+        self.proved = 0  # ... of them with a verdict (not failed, both records read)
+        self.failures: list[Exception] = []  # what verifications raised (logged; the pairs left out)
         self._trust_stored = _up_to_date(library)
 
     def __enter__(self) -> Verifier:
@@ -138,6 +140,12 @@ class Verifier:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+    def check(self) -> None:
+        """Raise what verifying raised when no pair could be proven at all: a bug that every pair
+        meets must not read as "no duplicates" (a few pairs that fail are only left out)."""
+        if self.failures and self.proved == 0:
+            raise self.failures[0]
 
     def stored(self, pairs: Sequence[Key]) -> dict[Key, int]:
         """Verdicts already known for these pairs."""
@@ -177,8 +185,9 @@ class Verifier:
                 a, b = b, a
             try:
                 return key(a, b), verify(records[a], records[b], cache, (a, b))
-            except Exception:  # one pair's failure must not cost the whole grouping: never a copy
+            except Exception as error:  # one pair's failure must not cost the whole grouping: never a copy
                 log.exception("verifying photos %d and %d failed", a, b)
+                self.failures.append(error)
                 return key(a, b), Evidence(DIFFERENT, UNVERIFIED)
 
         if self.workers > 1 and len(todo) > 1:
@@ -196,6 +205,7 @@ class Verifier:
         # (and one whose verification failed, once photosearch is mended)
         proven = {k: ev for k, ev in found.items()
                   if k[0] in records and k[1] in records and ev.reason != UNVERIFIED}
+        self.proved += len(proven)
         if proven and not self.library.catalog.readonly:
             self._store(proven)
         return found

@@ -101,3 +101,6 @@ def test_content_shares_of_many_boxes_say_what_content_share_says_of_each():
     one = [content_share(bytes(GLANCE_BYTES - 4) + bytes(b)) for b in boxes]
     assert content_shares(boxes).tolist() == one
     assert one[-4:] == [1.0, 1.0, 1.0, 1.0]
+    from photosearch.core.vision.glance import SIDE, coarse
+
+    assert coarse(np.zeros((0, 1, SIDE, SIDE), np.float32)).shape == (0, 1, 8, 8)  # an empty batch

@@ -264,3 +264,26 @@ def test_a_pair_whose_verification_fails_is_no_copy_and_the_rest_are_still_prove
         stored = dict(((a, b), v) for a, b, v in lib.catalog.conn.execute("SELECT a, b, verdict FROM dup_pairs"))
         assert stored.get(key(ids[0], ids[1])) == COPY and stored.get(broken) is None  # asked again next time
     assert "verifying photos" in caplog.text
+
+
+def test_a_bug_every_pair_meets_is_raised_not_read_as_no_duplicates(isolated_home, make_lib, tmp_path, app,
+                                                                    monkeypatch):
+    from photosearch.core.duplicates import verdicts
+    from photosearch.core.duplicates.finder import find_duplicates
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    whole = textured(7, (900, 600))
+    whole.save(photos / "whole.jpg", quality=95)
+    whole.resize((450, 300)).save(photos / "small.jpg", quality=90)
+    make_lib({}, root=photos)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("a bug every pair meets")
+
+    monkeypatch.setattr(verdicts, "verify", failing)
+    with app.libraries.open("lib", write=True) as lib, pytest.raises(RuntimeError, match="every pair meets"):
+        find_duplicates(lib, "copies")
+    monkeypatch.undo()
+    with app.libraries.open("lib", write=True) as lib:  # mended: the pair was not stored as proven
+        assert len(find_duplicates(lib, "copies")) == 1

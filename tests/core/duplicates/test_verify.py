@@ -142,6 +142,7 @@ def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(
     img = BASE.resize(size)
     ev = verify(record(img), record(img.resize((size[0] // 2, size[1] // 2))))
     assert ev.verdict == DIFFERENT and "too small" in ev.reason
+    assert verify(record(img), record(img)).verdict == IDENTICAL  # the very same pixels need no blocks
     wide = BASE.resize((4000, 80))  # thin, but a row of blocks: still proven
     assert verify(record(wide), record(jpeg(wide))).verdict >= COPY
 
