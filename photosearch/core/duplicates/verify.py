@@ -221,9 +221,9 @@ def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[
     """The verdict on two pixel records, with its evidence (the best of a few alignments)."""
     if min(a.grey.shape + b.grey.shape) < MIN_SIDE:
         if a.box == b.box and np.array_equal(a.grey, b.grey):  # the very same pixels need no blocks
-            same = _same_size(a, b)
-            return Evidence(IDENTICAL if same else COPY,
-                            "the same picture: the same pixels" if same else "an edited copy: resized",
+            one_size = _same_size(a, b)
+            return Evidence(IDENTICAL if one_size else COPY,
+                            "the same picture: the same pixels" if one_size else "an edited copy: resized",
                             facts={"coverage_a": 1.0, "coverage_b": 1.0, "agree": 1.0, "noise": 0.0, "worst": 0.0})
         return Evidence(DIFFERENT, TOO_SMALL)
     best: Evidence | None = None
