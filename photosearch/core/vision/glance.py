@@ -110,8 +110,9 @@ _POOL = _pooling()  # [SIDE*SIDE, 64]: which 8 x 8 cell each pixel falls in
 
 
 def coarse(g: np.ndarray) -> np.ndarray:
-    """Normalised glances [M, 2, SIDE, SIDE] pooled to 8 x 8 and normalised again: a cheap first
-    look (measured: every pair correlating >= 0.96 at 32 x 32 did >= 0.95 at 8 x 8)."""
+    """Normalised glances [M, C, SIDE, SIDE] (C: both of a photo's, or its content glance alone)
+    pooled to 8 x 8 and normalised again: a cheap first look (measured: every pair correlating
+    >= 0.96 at 32 x 32 did >= 0.95 at 8 x 8)."""
     x = (g.reshape(-1, SIDE * SIDE) @ _POOL).reshape(*g.shape[:-2], 8, 8)  # each of its glances
     norm = np.sqrt((x * x).sum(axis=(2, 3), keepdims=True))
     return np.where(norm > 0, x / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
