@@ -271,12 +271,7 @@ def test_a_bug_every_pair_meets_is_raised_not_read_as_no_duplicates(isolated_hom
     from photosearch.core.duplicates import verdicts
     from photosearch.core.duplicates.finder import find_duplicates
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    whole = textured(7, (900, 600))
-    whole.save(photos / "whole.jpg", quality=95)
-    whole.resize((450, 300)).save(photos / "small.jpg", quality=90)
-    make_lib({}, root=photos)
+    _a_photo_and_its_small_copy(tmp_path, make_lib)
 
     def failing(*args, **kwargs):
         raise RuntimeError("a bug every pair meets")
