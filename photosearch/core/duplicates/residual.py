@@ -119,8 +119,8 @@ def _lk_step(ref: np.ndarray, cur: np.ndarray, b: int, ny: int,
     gx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3) * 0.125
     gy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3) * 0.125
     err = ref - cur
-    axx, axy, ayy = _means(gx * gx, b, ny, nx), _means(gx * gy, b, ny, nx), _means(gy * gy, b, ny, nx)
-    bx, by = _means(gx * err, b, ny, nx), _means(gy * err, b, ny, nx)
+    axx, axy, ayy = block_means(gx * gx, b, ny, nx), block_means(gx * gy, b, ny, nx), block_means(gy * gy, b, ny, nx)
+    bx, by = block_means(gx * err, b, ny, nx), block_means(gy * err, b, ny, nx)
     det = axx * ayy - axy * axy
     ok = det > 1e-6
     safe = np.where(ok, det, 1.0)
@@ -227,7 +227,7 @@ def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
     return float(((pts[:, 0] >= -0.5) & (pts[:, 0] <= w + 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h + 0.5)).mean())
 
 
-def _means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
+def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
     """Each block's mean (exact: the blocks tile the cropped picture)."""
     return np.asarray(cv2.resize(np.ascontiguousarray(img[:ny * block, :nx * block]), (nx, ny),
                                  interpolation=cv2.INTER_AREA), np.float32)
@@ -235,10 +235,10 @@ def _means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
 
 def _block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
     """Each block's normalised correlation of x and y, from block moments (no per-block loop)."""
-    mx, my = _means(x, block, ny, nx), _means(y, block, ny, nx)
-    cov = _means(x * y, block, ny, nx) - mx * my
-    vx = _means(x * x, block, ny, nx) - mx * mx
-    vy = _means(y * y, block, ny, nx) - my * my
+    mx, my = block_means(x, block, ny, nx), block_means(y, block, ny, nx)
+    cov = block_means(x * y, block, ny, nx) - mx * my
+    vx = block_means(x * x, block, ny, nx) - mx * mx
+    vy = block_means(y * y, block, ny, nx) - my * my
     return np.asarray(cov / (np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0)) + 1e-6), np.float32)
 
 
@@ -282,8 +282,8 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     flow, block_flow, across = _flow(nr, no, block, mine["n_half"])  # base(x) ~ warped(x + flow(x))
     yy, xx = _grid(h, w)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
-    whole_block = _means(inner, block, ny, nx) >= 0.999
-    texture_r, texture_o = _means(detail_r, block, ny, nx), _means(detail_o, block, ny, nx)
+    whole_block = block_means(inner, block, ny, nx) >= 0.999
+    texture_r, texture_o = block_means(detail_r, block, ny, nx), block_means(detail_o, block, ny, nx)
     informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
     mid_ref = mine["mid"]
 
@@ -329,7 +329,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     smooth_diff = np.abs(mine["smooth"] - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
-    per_block = _means(smooth_diff, block, ny, nx)[whole_block]
+    per_block = block_means(smooth_diff, block, ny, nx)[whole_block]
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
     mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
     gain = (mean_o + 1) / (mean_r + 1)

@@ -135,6 +135,16 @@ def test_unrelated_and_featureless_pictures_prove_nothing():
     assert ev.verdict == DIFFERENT and "too little detail" in ev.reason
 
 
+def test_two_dark_frames_are_not_identical_however_alike_their_pixels():
+    """Two near-black frames (a lens cap, a night shot) differ by less than re-encoding noise
+    everywhere; the quick proof of a re-encode must still ask for detail, as the close look does."""
+    rng = np.random.default_rng(3)
+    dark = Image.fromarray(np.clip(14 + rng.normal(0, 0.8, (360, 480, 3)), 0, 255).astype(np.uint8))
+    for other in (jpeg(dark, 95), ImageEnhance.Color(dark).enhance(0.3)):
+        ev = judge(dark, other)
+        assert ev.verdict == DIFFERENT and "too little detail" in ev.reason, ev.facts
+
+
 @pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
 def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(size):
     """A picture whose record is thinner than a block (a banner 100 times as wide as it is high, a
