@@ -23,7 +23,7 @@ from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, re
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
-from .verify import IDENTICAL
+from .verify import DIFFERENT, IDENTICAL, SAME_VIEW
 
 
 @dataclass
@@ -157,8 +157,11 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
     placed: set[int] = set()
     for _ in range(ROUNDS):
         released: set[int] = set()
-        for g in star_groups(pairs, order, accepts):
-            group, dropped = _finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided)
+        stars = star_groups(pairs, order, accepts)
+        finished = [(g, *_finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided))
+                    for g in stars]
+        for _star, group, dropped in _take_in(library, level, finished, pairs, info, accepts, verifier, rules,
+                                              reference, prefer, decided):
             if group is not None:
                 out.append(group)
                 # a link is its file: grouped with it, never again elsewhere
@@ -176,6 +179,51 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
 
 
 ROUNDS = 4  # groupings of what the last one released (one is nearly always enough)
+
+Finished = tuple[Group, "DuplicateGroup | None", set[int]]
+
+
+def _take_in(library: Library, level: str, finished: list[Finished], pairs: list[Pair],
+             info: dict[int, tuple[Candidate, str | None]], accepts: Accepts, verifier: Verifier,
+             rules: Sequence[str], reference: Sequence[str], prefer: Sequence[str],
+             decided: Collection[tuple[int, int]]) -> list[Finished]:
+    """A star's centre is not always the photo its group keeps (a framed copy is the largest
+    picture, so the star forms around it). A photo the centre turned away as another shot of
+    its scene, and that no group holds, may still be a copy of the photo kept: an overlay reads
+    as things that came and went against the framed copy, not against the original. It is
+    proven against the photo kept, and a group that takes one in is finished again (keep
+    rules, links, the user's decisions, every member against the photo kept)."""
+    grouped = {i for _, group, _ in finished if group is not None
+               for c in group.members for i in (c.id, *(link for link, _ in c.links))}
+    adjacent: dict[int, set[int]] = {}
+    for p in pairs:
+        adjacent.setdefault(p.a, set()).add(p.b)
+        adjacent.setdefault(p.b, set()).add(p.a)
+    asked: list[tuple[int, int, int]] = []  # (group's place in `finished`, the photo it keeps, a photo)
+    for n, (g, group, _) in enumerate(finished):
+        if group is None or group.keep.id == g.centre:
+            continue  # the photo kept judged them all itself
+        near = sorted({x for m in g.members for x in adjacent.get(m, ())} - grouped)
+        seen = verifier.stored([key(g.centre, x) for x in near] + [key(g.centre, group.keep.id)])
+        if seen.get(key(g.centre, group.keep.id), 0) >= IDENTICAL:
+            continue  # the photo kept has the centre's pixels: its verdicts would be the centre's
+        asked += [(n, group.keep.id, x) for x in near if seen.get(key(g.centre, x), DIFFERENT) >= SAME_VIEW]
+    if not asked:
+        return finished
+    ok = accepts([(kept, x) for _, kept, x in asked])
+    taken: dict[int, list[int]] = {}
+    claimed: set[int] = set()
+    for (n, _, x), good in zip(asked, ok):
+        if good and x not in claimed:  # the first group (the best centre) that proves it takes it
+            claimed.add(x)
+            taken.setdefault(n, []).append(x)
+    out = list(finished)
+    for n, xs in taken.items():
+        g = finished[n][0]
+        wider = Group(g.centre, [*g.members, *xs], dict(g.scores))
+        group, dropped = _finish(library, level, wider, info, accepts, verifier, rules, reference, prefer, decided)
+        out[n] = (wider, group, dropped | finished[n][2])
+    return out
 
 
 def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candidate, str | None]],

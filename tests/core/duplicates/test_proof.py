@@ -282,3 +282,33 @@ def test_a_bug_every_pair_meets_is_raised_not_read_as_no_duplicates(isolated_hom
     monkeypatch.undo()
     with app.libraries.open("lib", write=True) as lib:  # mended: the pair was not stored as proven
         assert len(find_duplicates(lib, "copies")) == 1
+
+
+@pytest.mark.parametrize("kept_says", [COPY, SAME_VIEW])
+def test_a_photo_the_centre_turned_away_joins_when_proven_against_the_photo_kept(isolated_home, make_lib, tmp_path,
+                                                                                 app, kept_says):
+    """A framed copy is the biggest picture, so the group forms around it, but the rules keep
+    another (sizes within 3 % tie, then the bytes decide). An overlay that reads as another shot
+    against the framed copy, and is proven a copy of the photo kept, belongs in the group; proven
+    nothing against it, it stays out. The verdicts are set by hand: this is about grouping."""
+    from photosearch.core.duplicates.finder import find_duplicates
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    textured(3, (440, 275)).save(photos / "framed.jpg", quality=60)  # 121,000 px: tried first
+    textured(3, (400, 300)).save(photos / "kept.jpg", quality=97)  # 120,000 px and the most bytes: kept
+    textured(3, (400, 300)).save(photos / "overlay.jpg", quality=80)
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))  # pairs and rules brought up to date
+        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+        said = {("framed.jpg", "kept.jpg"): COPY, ("framed.jpg", "overlay.jpg"): SAME_VIEW,
+                ("kept.jpg", "overlay.jpg"): kept_says}
+        with lib.catalog.transaction() as c:
+            c.execute("DELETE FROM dup_pairs")
+            c.executemany("INSERT INTO dup_pairs VALUES (?, ?, 0.95, 0.9, ?, ?)",
+                          [(*key(ids[x], ids[y]), v, '{"reason": "set by the test"}') for (x, y), v in said.items()])
+        [g] = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+    assert os.path.basename(g.keep.path) == "kept.jpg"
+    joined = sorted(os.path.basename(c.path) for c, _ in g.others)
+    assert joined == (["framed.jpg", "overlay.jpg"] if kept_says == COPY else ["framed.jpg"])
