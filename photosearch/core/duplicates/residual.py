@@ -233,7 +233,7 @@ def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
                                  interpolation=cv2.INTER_AREA), np.float32)
 
 
-def _block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
+def block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
     """Each block's normalised correlation of x and y, from block moments (no per-block loop)."""
     mx, my = block_means(x, block, ny, nx), block_means(y, block, ny, nx)
     cov = block_means(x * y, block, ny, nx) - mx * my
@@ -289,7 +289,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
 
     def ncc_after(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
         moved_other = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return _block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx)
+        return block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx)
 
     along_flow = ncc_after(flow[..., 0], flow[..., 1])
     cy, cx = (np.mgrid[0:ny, 0:nx].astype(np.float64) + 0.5) * block
@@ -304,7 +304,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
     half_o = cv2.resize(cv2.GaussianBlur(n_fitted, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
                         interpolation=cv2.INTER_AREA)
-    coarse = _block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx)
+    coarse = block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx)
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     off = block_flow - (centres @ fit).reshape(ny, nx, 2)
     # along a lone edge only the shift across it is known: that part alone counts

@@ -145,6 +145,22 @@ def test_two_dark_frames_are_not_identical_however_alike_their_pixels():
         assert ev.verdict == DIFFERENT and "too little detail" in ev.reason, ev.facts
 
 
+
+def test_two_shots_that_differ_only_faintly_are_not_identical():
+    """Water or a hazy field changes between two shots of a still scene by two grey levels: within
+    the grey-level limits of a re-encode, but not the same structure (a dim burst is the same)."""
+    scene = np.asarray(textured(1), np.float32).copy()
+    scene[180:] = 100 + 0.1 * (scene[180:] - 128)  # the lower half dim and nearly flat
+    shots = []
+    for seed in (10, 11):
+        ripple = cv2.GaussianBlur(np.random.default_rng(seed).normal(0, 1, (180, 480)).astype(np.float32), (0, 0), 0.7)
+        shot = scene.copy()
+        shot[180:] += (1.8 * ripple / ripple.std())[..., None]
+        shots.append(jpeg(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)), 95))
+    ev = judge(*shots)
+    assert ev.verdict < IDENTICAL, ev.facts
+
+
 @pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
 def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(size):
     """A picture whose record is thinner than a block (a banner 100 times as wide as it is high, a
