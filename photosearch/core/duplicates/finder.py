@@ -6,6 +6,7 @@ are one photo, never two members of a group."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
 from .verify import DIFFERENT, IDENTICAL, SAME_VIEW
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -175,7 +178,7 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
         if not pairs:
             break
     out.sort(key=lambda d: (-max(s for _, s in d.others), d.keep.path))
-    return out
+    return _one_group_each(out)
 
 
 ROUNDS = 4  # groupings of what the last one released (one is nearly always enough)
@@ -189,12 +192,16 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
              decided: Collection[tuple[int, int]]) -> list[Finished]:
     """A star's centre is not always the photo its group keeps (a framed copy is the largest
     picture, so the star forms around it). A photo the centre turned away as another shot of
-    its scene, and that no group holds, may still be a copy of the photo kept: an overlay reads
+    its scene, and that no star holds, may still be a copy of the photo kept: an overlay reads
     as things that came and went against the framed copy, not against the original. It is
-    proven against the photo kept, and a group that takes one in is finished again (keep
-    rules, links, the user's decisions, every member against the photo kept)."""
-    grouped = {i for _, group, _ in finished if group is not None
-               for c in group.members for i in (c.id, *(link for link, _ in c.links))}
+    proven against the photo kept, and the group is finished again with it; the wider group
+    stands only if it keeps the same photo and every member it had (a joiner that changed the
+    photo kept would rest on a proof against another photo), else the group stays as it was."""
+    def files(i: int) -> set[str]:
+        c = info[i][0]
+        return {*c.names, c.real or c.path}
+
+    busy = {f for g, _, _ in finished for m in g.members for f in files(m)}  # every star's, dropped ones too
     adjacent: dict[int, set[int]] = {}
     for p in pairs:
         adjacent.setdefault(p.a, set()).add(p.b)
@@ -203,7 +210,7 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
     for n, (g, group, _) in enumerate(finished):
         if group is None or group.keep.id == g.centre:
             continue  # the photo kept judged them all itself
-        near = sorted({x for m in g.members for x in adjacent.get(m, ())} - grouped)
+        near = sorted(x for x in {x for m in g.members for x in adjacent.get(m, ())} if not files(x) & busy)
         seen = verifier.stored([key(g.centre, x) for x in near] + [key(g.centre, group.keep.id)])
         if seen.get(key(g.centre, group.keep.id), 0) >= IDENTICAL:
             continue  # the photo kept has the centre's pixels: its verdicts would be the centre's
@@ -212,17 +219,45 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
         return finished
     ok = accepts([(kept, x) for _, kept, x in asked])
     taken: dict[int, list[int]] = {}
-    claimed: set[int] = set()
+    claimed: set[str] = set()  # files: a link and its file are one photo
     for (n, _, x), good in zip(asked, ok):
-        if good and x not in claimed:  # the first group (the best centre) that proves it takes it
-            claimed.add(x)
+        if good and not files(x) & claimed:  # the first group (the best centre) that proves it takes it
+            claimed |= files(x)
             taken.setdefault(n, []).append(x)
     out = list(finished)
     for n, xs in taken.items():
-        g = finished[n][0]
+        g, was, dropped = finished[n]
+        if was is None:  # never asked for (only finished groups take photos in)
+            continue
         wider = Group(g.centre, [*g.members, *xs], dict(g.scores))
-        group, dropped = _finish(library, level, wider, info, accepts, verifier, rules, reference, prefer, decided)
-        out[n] = (wider, group, dropped | finished[n][2])
+        group, more = _finish(library, level, wider, info, accepts, verifier, rules, reference, prefer, decided)
+        if (group is not None and group.keep.id == was.keep.id
+                and {c.id for c in was.members} <= {c.id for c in group.members}):
+            out[n] = (wider, group, dropped | more)
+    return out
+
+
+def _one_group_each(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
+    """No photo in two groups, by any of its names: kept in one and removed with the other, all
+    of its copies would go. The grouping never makes such groups; this is the net under it (a
+    later group loses the member, or, when it is the photo kept, the whole group), logged."""
+    seen: set[str] = set()
+    out = []
+    for g in groups:
+        def again(c: Candidate) -> bool:
+            return bool({*c.names, c.real or c.path} & seen)
+
+        if again(g.keep) or any(again(c) for c in g.members):
+            log.error("a photo in two duplicate groups (a bug in photosearch): %s",
+                      [c.path for c in g.members if again(c)])
+            if again(g.keep):
+                continue
+            g = DuplicateGroup(g.level, g.keep, [(c, s) for c, s in g.others if not again(c)],
+                               [c for c in g.protected if not again(c)], g.evidence)
+            if not g.others:
+                continue
+        seen.update(f for c in g.members for f in (*c.names, c.real or c.path))
+        out.append(g)
     return out
 
 

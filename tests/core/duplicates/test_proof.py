@@ -284,31 +284,86 @@ def test_a_bug_every_pair_meets_is_raised_not_read_as_no_duplicates(isolated_hom
         assert len(find_duplicates(lib, "copies")) == 1
 
 
+
+def _grouped_by_hand(make_lib, app, tmp_path, files, said):
+    """The copies groups of photos {name: (seed, size, JPEG quality)} whose pairs and verdicts are
+    exactly `said` ({(name, name): verdict}), set by hand: these tests are about grouping."""
+    from photosearch.core.duplicates.finder import find_duplicates
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, (seed, size, quality) in files.items():
+        textured(seed, size).save(photos / name, quality=quality)
+    make_lib({}, root=photos)
+    with app.libraries.open("lib", write=True) as lib:
+        find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))  # pairs and rules brought up to date
+        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
+        with lib.catalog.transaction() as c:
+            c.execute("DELETE FROM dup_pairs")
+            c.executemany("INSERT INTO dup_pairs VALUES (?, ?, 0.95, 0.9, ?, ?)",
+                          [(*key(ids[x], ids[y]), v, '{"reason": "set by the test"}') for (x, y), v in said.items()])
+        groups = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
+    return [(os.path.basename(g.keep.path), sorted(os.path.basename(c.path) for c, _ in g.others)) for g in groups]
+
+
 @pytest.mark.parametrize("kept_says", [COPY, SAME_VIEW])
 def test_a_photo_the_centre_turned_away_joins_when_proven_against_the_photo_kept(isolated_home, make_lib, tmp_path,
                                                                                  app, kept_says):
     """A framed copy is the biggest picture, so the group forms around it, but the rules keep
     another (sizes within 3 % tie, then the bytes decide). An overlay that reads as another shot
     against the framed copy, and is proven a copy of the photo kept, belongs in the group; proven
-    nothing against it, it stays out. The verdicts are set by hand: this is about grouping."""
-    from photosearch.core.duplicates.finder import find_duplicates
+    nothing against it, it stays out."""
+    files = {"framed.jpg": (3, (440, 275), 60),  # 121,000 px: tried first
+             "kept.jpg": (3, (400, 300), 97),  # 120,000 px and the most bytes: kept
+             "overlay.jpg": (3, (400, 300), 80)}
+    said = {("framed.jpg", "kept.jpg"): COPY, ("framed.jpg", "overlay.jpg"): SAME_VIEW,
+            ("kept.jpg", "overlay.jpg"): kept_says}
+    joined = ["framed.jpg", "overlay.jpg"] if kept_says == COPY else ["framed.jpg"]
+    assert _grouped_by_hand(make_lib, app, tmp_path, files, said) == [("kept.jpg", joined)]
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    textured(3, (440, 275)).save(photos / "framed.jpg", quality=60)  # 121,000 px: tried first
-    textured(3, (400, 300)).save(photos / "kept.jpg", quality=97)  # 120,000 px and the most bytes: kept
-    textured(3, (400, 300)).save(photos / "overlay.jpg", quality=80)
-    make_lib({}, root=photos)
-    with app.libraries.open("lib", write=True) as lib:
-        find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))  # pairs and rules brought up to date
-        ids = {os.path.basename(p): i for i, p in lib.catalog.conn.execute("SELECT id, path FROM photos")}
-        said = {("framed.jpg", "kept.jpg"): COPY, ("framed.jpg", "overlay.jpg"): SAME_VIEW,
-                ("kept.jpg", "overlay.jpg"): kept_says}
-        with lib.catalog.transaction() as c:
-            c.execute("DELETE FROM dup_pairs")
-            c.executemany("INSERT INTO dup_pairs VALUES (?, ?, 0.95, 0.9, ?, ?)",
-                          [(*key(ids[x], ids[y]), v, '{"reason": "set by the test"}') for (x, y), v in said.items()])
-        [g] = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
-    assert os.path.basename(g.keep.path) == "kept.jpg"
-    joined = sorted(os.path.basename(c.path) for c, _ in g.others)
-    assert joined == (["framed.jpg", "overlay.jpg"] if kept_says == COPY else ["framed.jpg"])
+
+CENTRE_KEPT = ({"centre.jpg": (3, (401, 300), 85), "kept.jpg": (3, (390, 300), 97), "joiner.jpg": (3, (440, 275), 60)},
+               {("centre.jpg", "kept.jpg"): COPY, ("centre.jpg", "joiner.jpg"): SAME_VIEW,
+                ("kept.jpg", "joiner.jpg"): COPY}, [("kept.jpg", ["centre.jpg"])])
+JOINER_KEPT = ({"framed.jpg": (3, (440, 275), 60), "kept.jpg": (3, (400, 300), 90), "overlay.jpg": (3, (400, 300), 98)},
+               {("framed.jpg", "kept.jpg"): COPY, ("framed.jpg", "overlay.jpg"): SAME_VIEW,
+                ("kept.jpg", "overlay.jpg"): COPY}, [("kept.jpg", ["framed.jpg"])])
+
+
+@pytest.mark.parametrize("files, said, groups", [CENTRE_KEPT, JOINER_KEPT], ids=["centre kept", "joiner kept"])
+def test_a_photo_taken_in_never_changes_the_photo_kept(isolated_home, make_lib, tmp_path, app, files, said, groups):
+    """Found by a reviewer. A joiner bigger than the centre moves the 3 % tie, and the rules
+    then keep the centre itself, which had turned the joiner away; or the joiner is kept, and a
+    proven copy of the first photo kept fails against it and is in no group at all. A joiner
+    that changes the photo kept stays out; the group stays as it was."""
+    assert _grouped_by_hand(make_lib, app, tmp_path, files, said) == groups
+
+
+def test_a_photo_one_star_dropped_is_never_taken_in_by_another_group(isolated_home, make_lib, tmp_path, app):
+    """Found by a reviewer: x failed against its own group's photo kept (dropped), another group
+    took it in, and its own group, taking in y, brought it back: x was in two groups, kept in one
+    and removed with the other. A photo some star holds is never taken in elsewhere."""
+    files = {"cm.jpg": (3, (401, 300), 85), "km.jpg": (3, (400, 300), 92), "x.jpg": (3, (400, 300), 70),
+             "y.jpg": (3, (400, 300), 97), "cn.jpg": (4, (401, 300), 70), "kn.jpg": (4, (400, 300), 95)}
+    said = {("cm.jpg", "km.jpg"): COPY, ("cm.jpg", "x.jpg"): COPY, ("cm.jpg", "y.jpg"): SAME_VIEW,
+            ("km.jpg", "x.jpg"): SAME_VIEW, ("km.jpg", "y.jpg"): COPY, ("x.jpg", "y.jpg"): COPY,
+            ("cn.jpg", "kn.jpg"): COPY, ("cn.jpg", "x.jpg"): SAME_VIEW, ("kn.jpg", "x.jpg"): COPY}
+    groups = _grouped_by_hand(make_lib, app, tmp_path, files, said)
+    names = [n for keep, others in groups for n in (keep, *others)]
+    assert len(names) == len(set(names)), groups
+
+
+def test_no_photo_is_offered_in_two_groups_whatever_grouping_hands_over():
+    """The net under grouping: a photo (by any of its names) in an earlier group leaves a later
+    one, and a later group whose photo kept is already grouped is not shown."""
+    from photosearch.core.duplicates.finder import DuplicateGroup, _one_group_each
+    from photosearch.core.duplicates.keep import Candidate
+
+    a, b, c, d = (Candidate(i, f"/p/{n}.jpg", 10, 0, 40, 30) for i, n in enumerate("abcd"))
+    link_to_b = Candidate(9, "/p/b-link.jpg", 10, 0, 40, 30, real="/p/b.jpg")
+    first = DuplicateGroup("copies", a, [(b, 0.9)], [])
+    second = DuplicateGroup("copies", c, [(link_to_b, 0.9), (d, 0.8)], [])
+    third = DuplicateGroup("copies", d, [(c, 0.8)], [])
+    out = _one_group_each([first, second, third])
+    assert [(g.keep.path, [o.path for o, _ in g.others]) for g in out] == [
+        ("/p/a.jpg", ["/p/b.jpg"]), ("/p/c.jpg", ["/p/d.jpg"])]
