@@ -227,6 +227,24 @@ def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
     return float(((pts[:, 0] >= -0.5) & (pts[:, 0] <= w + 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h + 0.5)).mean())
 
 
+def worst_block(diff: np.ndarray, block: int, ny: int, nx: int, inside: np.ndarray | None = None) -> float:
+    """The largest mean of `diff` over a block, the blocks laid from the top left corner and again
+    from the bottom right (a 16:9 record's last 8 rows are in no block of the first: a date
+    stamp or a caption there went unseen); `inside`, where the picture is, per pixel (blocks
+    wholly in it count)."""
+    h, w = diff.shape
+    worst = 0.0
+    for rows, cols in ((slice(0, ny * block), slice(0, nx * block)),
+                       (slice(h - ny * block, h), slice(w - nx * block, w))):
+        means = block_means(np.ascontiguousarray(diff[rows, cols]), block, ny, nx)
+        if inside is not None:
+            means = means[block_means(np.ascontiguousarray(inside[rows, cols]), block, ny, nx) >= 0.999]
+        worst = max(worst, float(means.max()) if means.size else 0.0)
+        if h == ny * block and w == nx * block:
+            break  # the blocks tile the whole picture: one way is enough
+    return worst
+
+
 def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
     """Each block's mean (exact: the blocks tile the cropped picture)."""
     return np.asarray(cv2.resize(np.ascontiguousarray(img[:ny * block, :nx * block]), (nx, ny),
@@ -329,7 +347,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     smooth_diff = np.abs(mine["smooth"] - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
-    per_block = block_means(smooth_diff, block, ny, nx)[whole_block]
+    worst = worst_block(smooth_diff, block, ny, nx, inner) if whole_block.any() else 255.0
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
     mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
     gain = (mean_o + 1) / (mean_r + 1)
@@ -339,7 +357,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
         blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
-        worst=float(per_block.max()) if per_block.size else 255.0, block=block)
+        worst=worst, block=block)
     r._tally(agree, moved, changed)
     r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)

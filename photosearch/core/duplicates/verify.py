@@ -28,7 +28,7 @@ import numpy as np
 from ..vision.pixels import Pixels
 from .alignment import WHOLE_ENOUGH, Alignment, FeatureCache, align, scale_of
 from .places import place_counts
-from .residual import TEXTURE, Residual, block_for, block_means, block_ncc, compare_aligned, own
+from .residual import TEXTURE, Residual, block_for, block_means, block_ncc, compare_aligned, own, worst_block
 
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
@@ -215,7 +215,7 @@ def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
     if float(block_ncc(mine["mid"], theirs["mid"], block, ny, nx)[textured_blocks].min()) < QUICK_STRUCTURE:
         return None
     diff = np.abs(mine["smooth"] - theirs["smooth"])
-    worst = float(block_means(diff, block, ny, nx).max())
+    worst = worst_block(diff, block, ny, nx)
     noise = float(np.median(diff[::7]))
     if noise > IDENTICAL_NOISE or worst > QUICK_IDENTICAL_WORST:
         return None

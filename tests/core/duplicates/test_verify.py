@@ -6,7 +6,7 @@ import io
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from photosearch.core.duplicates.verify import COPY, DIFFERENT, IDENTICAL, SAME_VIEW, verify
 from photosearch.core.vision.glance import content_box
@@ -159,6 +159,21 @@ def test_two_shots_that_differ_only_faintly_are_not_identical():
         shots.append(jpeg(Image.fromarray(np.clip(shot, 0, 255).astype(np.uint8)), 95))
     ev = judge(*shots)
     assert ev.verdict < IDENTICAL, ev.facts
+
+
+
+def test_a_date_stamp_at_the_bottom_edge_of_a_wide_photo_is_an_edit():
+    """A 16:9 record is 216 rows, and blocks of 16 tile 208 of them: a caption band in the
+    bottom 30 px of a 1080p photo fell in no block, and the pair was 'identical'. Found by a
+    reviewer."""
+    plain = textured(5, (1920, 1080))
+    stamped = plain.copy()
+    draw = ImageDraw.Draw(stamped)
+    draw.rectangle([0, 1050, 1920, 1080], fill=(10, 10, 10))
+    draw.text((40, 1052), "Grandma's 80th birthday - 12.05.2019 - do not delete", fill=(255, 255, 255),
+              font=ImageFont.load_default(size=26))
+    ev = judge(jpeg(plain, 92), jpeg(stamped, 92))
+    assert ev.verdict == COPY, (ev.reason, ev.facts)
 
 
 @pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
