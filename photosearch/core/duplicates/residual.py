@@ -228,21 +228,22 @@ def _coverage(p: Pixels, onto: Matrix, shape: tuple[int, int]) -> float:
 
 
 def worst_block(diff: np.ndarray, block: int, ny: int, nx: int, inside: np.ndarray | None = None) -> float:
-    """The largest mean of `diff` over a block, the blocks laid from the top left corner and again
-    from the bottom right (a 16:9 record's last 8 rows are in no block of the first: a date
-    stamp or a caption there went unseen); `inside`, where the picture is, per pixel (blocks
-    wholly in it count)."""
+    """The largest mean of `diff` over a block, the blocks laid from each corner of the picture in
+    turn: from the top left alone, a 16:9 record's last 8 rows were in no block (a date stamp or
+    a caption there went unseen), and a small photo's two other corners (a logo); `inside`, where
+    the picture is, per pixel (blocks wholly in it count). No block at all: nothing is proven
+    the same (255)."""
     h, w = diff.shape
-    worst = 0.0
-    for rows, cols in ((slice(0, ny * block), slice(0, nx * block)),
-                       (slice(h - ny * block, h), slice(w - nx * block, w))):
-        means = block_means(np.ascontiguousarray(diff[rows, cols]), block, ny, nx)
-        if inside is not None:
-            means = means[block_means(np.ascontiguousarray(inside[rows, cols]), block, ny, nx) >= 0.999]
-        worst = max(worst, float(means.max()) if means.size else 0.0)
-        if h == ny * block and w == nx * block:
-            break  # the blocks tile the whole picture: one way is enough
-    return worst
+    worst = -1.0
+    for top in sorted({0, h - ny * block}):
+        for left in sorted({0, w - nx * block}):
+            rows, cols = slice(top, top + ny * block), slice(left, left + nx * block)
+            means = block_means(np.ascontiguousarray(diff[rows, cols]), block, ny, nx)
+            if inside is not None:
+                means = means[block_means(np.ascontiguousarray(inside[rows, cols]), block, ny, nx) >= 0.999]
+            if means.size:
+                worst = max(worst, float(means.max()))
+    return worst if worst >= 0 else 255.0
 
 
 def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
@@ -347,7 +348,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     smooth_diff = np.abs(mine["smooth"] - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
-    worst = worst_block(smooth_diff, block, ny, nx, inner) if whole_block.any() else 255.0
+    worst = worst_block(smooth_diff, block, ny, nx, inner)
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
     mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
     gain = (mean_o + 1) / (mean_r + 1)

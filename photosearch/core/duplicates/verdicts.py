@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 UNVERIFIED = "could not be verified (an error in photosearch; it is asked again next time)"
 # the rules verdicts were drawn by: stored verdicts of other rules are drawn again (a library
 # keeps its verdicts across releases; a rule made stricter must reach them)
-RULES_VERSION = "10"  # 10: identical sees the edge rows no block held (a date stamp, a caption band)
+RULES_VERSION = "11"  # 10, 11: identical sees the edge rows and corners no block held (a date stamp, a logo)
 Key = tuple[int, int]
 
 

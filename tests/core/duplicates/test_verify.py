@@ -176,6 +176,20 @@ def test_a_date_stamp_at_the_bottom_edge_of_a_wide_photo_is_an_edit():
     assert ev.verdict == COPY, (ev.reason, ev.facts)
 
 
+
+@pytest.mark.parametrize("corner", [(368, 0), (0, 288)], ids=["top right", "bottom left"])
+def test_a_logo_in_a_corner_of_a_small_photo_is_an_edit(corner):
+    """A 380 x 300 photo is its own record, 12 columns and 12 rows beyond the last whole block:
+    blocks laid from the top left and from the bottom right both missed the two other corners,
+    and a 12 px logo there left the pair 'identical'. Found by a reviewer."""
+    plain = textured(5, (380, 300))
+    logo = plain.copy()
+    x, y = corner
+    ImageDraw.Draw(logo).rectangle([x, y, x + 11, y + 11], fill=(255, 140, 0))
+    ev = judge(jpeg(plain, 92), jpeg(logo, 92))
+    assert ev.verdict == COPY, (ev.reason, ev.facts)
+
+
 @pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
 def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(size):
     """A picture whose record is thinner than a block (a banner 100 times as wide as it is high, a
