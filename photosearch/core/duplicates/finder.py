@@ -218,22 +218,28 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
     if not asked:
         return finished
     ok = accepts([(kept, x) for _, kept, x in asked])
-    taken: dict[int, list[int]] = {}
-    claimed: set[str] = set()  # files: a link and its file are one photo
+    proven: dict[int, list[int]] = {}
     for (n, _, x), good in zip(asked, ok):
-        if good and not files(x) & claimed:  # the first group (the best centre) that proves it takes it
-            claimed |= files(x)
-            taken.setdefault(n, []).append(x)
+        if good:
+            proven.setdefault(n, []).append(x)
     out = list(finished)
-    for n, xs in taken.items():
+    claimed: set[str] = set()  # files: a link and its file are one photo
+    for n in sorted(proven):  # the first group (the best centre) that proves a photo and keeps it takes it
         g, was, dropped = finished[n]
         if was is None:  # never asked for (only finished groups take photos in)
+            continue
+        xs = [x for x in proven[n] if not files(x) & claimed]
+        if not xs:
             continue
         wider = Group(g.centre, [*g.members, *xs], dict(g.scores))
         group, more = _finish(library, level, wider, info, accepts, verifier, rules, reference, prefer, decided)
         if (group is not None and group.keep.id == was.keep.id
                 and {c.id for c in was.members} <= {c.id for c in group.members}):
             out[n] = (wider, group, dropped | more)
+            # what the group holds is taken; a joiner it left out (the user's "not duplicates"
+            # with a member) is still free for the next group that proved it
+            held = {f for c in group.members for f in (*c.names, c.real or c.path)}
+            claimed |= {f for x in xs if files(x) & held for f in files(x)}
     return out
 
 

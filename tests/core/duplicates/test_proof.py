@@ -285,9 +285,11 @@ def test_a_bug_every_pair_meets_is_raised_not_read_as_no_duplicates(isolated_hom
 
 
 
-def _grouped_by_hand(make_lib, app, tmp_path, files, said):
+def _grouped_by_hand(make_lib, app, tmp_path, files, said, apart=()):
     """The copies groups of photos {name: (seed, size, JPEG quality)} whose pairs and verdicts are
-    exactly `said` ({(name, name): verdict}), set by hand: these tests are about grouping."""
+    exactly `said` ({(name, name): verdict}), set by hand: these tests are about grouping. The
+    photos in `apart` the user said are not duplicates."""
+    from photosearch.core.duplicates.decisions import mark_not_duplicates
     from photosearch.core.duplicates.finder import find_duplicates
 
     photos = tmp_path / "photos"
@@ -302,6 +304,8 @@ def _grouped_by_hand(make_lib, app, tmp_path, files, said):
             c.execute("DELETE FROM dup_pairs")
             c.executemany("INSERT INTO dup_pairs VALUES (?, ?, 0.95, 0.9, ?, ?)",
                           [(*key(ids[x], ids[y]), v, '{"reason": "set by the test"}') for (x, y), v in said.items()])
+        if apart:
+            mark_not_duplicates(lib.catalog, [str(photos / n) for n in apart])
         groups = find_duplicates(lib, "copies", fill_pixels=app.pixel_source(lib))
     return [(os.path.basename(g.keep.path), sorted(os.path.basename(c.path) for c, _ in g.others)) for g in groups]
 
@@ -351,6 +355,20 @@ def test_a_photo_one_star_dropped_is_never_taken_in_by_another_group(isolated_ho
     groups = _grouped_by_hand(make_lib, app, tmp_path, files, said)
     names = [n for keep, others in groups for n in (keep, *others)]
     assert len(names) == len(set(names)), groups
+
+
+
+def test_a_photo_its_first_group_leaves_out_is_taken_in_by_the_next_that_proved_it(isolated_home, make_lib,
+                                                                                   tmp_path, app):
+    """Found by a second reviewer: x, proven a copy by two groups' photos kept, was claimed by
+    the first, which then left it out (the user said x and that group's centre are not
+    duplicates), and no group showed it. Now the next group that proved it takes it."""
+    files = {"cm.jpg": (3, (401, 300), 85), "km.jpg": (3, (400, 300), 92), "x.jpg": (3, (400, 300), 70),
+             "cn.jpg": (4, (401, 300), 60), "kn.jpg": (4, (400, 300), 95)}
+    said = {("cm.jpg", "km.jpg"): COPY, ("cm.jpg", "x.jpg"): SAME_VIEW, ("km.jpg", "x.jpg"): COPY,
+            ("cn.jpg", "kn.jpg"): COPY, ("cn.jpg", "x.jpg"): SAME_VIEW, ("kn.jpg", "x.jpg"): COPY}
+    groups = _grouped_by_hand(make_lib, app, tmp_path, files, said, apart=["cm.jpg", "x.jpg"])
+    assert sorted(groups) == [("km.jpg", ["cm.jpg"]), ("kn.jpg", ["cn.jpg", "x.jpg"])]
 
 
 def test_no_photo_is_offered_in_two_groups_whatever_grouping_hands_over():
