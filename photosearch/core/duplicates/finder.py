@@ -198,23 +198,25 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
     stands only if it keeps the same photo and every member it had (a joiner that changed the
     photo kept would rest on a proof against another photo), else the group stays as it was."""
     def files(i: int) -> set[str]:
-        c = info[i][0]
-        return {*c.names, c.real or c.path}
+        return set(info[i][0].names)  # its path, the file it resolves to, its links
 
     busy = {f for g, _, _ in finished for m in g.members for f in files(m)}  # every star's, dropped ones too
     adjacent: dict[int, set[int]] = {}
     for p in pairs:
         adjacent.setdefault(p.a, set()).add(p.b)
         adjacent.setdefault(p.b, set()).add(p.a)
-    asked: list[tuple[int, int, int]] = []  # (group's place in `finished`, the photo it keeps, a photo)
+    nearby: list[tuple[int, Group, int, list[int]]] = []  # (place in `finished`, star, photo kept, photos)
     for n, (g, group, _) in enumerate(finished):
-        if group is None or group.keep.id == g.centre:
-            continue  # the photo kept judged them all itself
-        near = sorted(x for x in {x for m in g.members for x in adjacent.get(m, ())} if not files(x) & busy)
-        seen = verifier.stored([key(g.centre, x) for x in near] + [key(g.centre, group.keep.id)])
-        if seen.get(key(g.centre, group.keep.id), 0) >= IDENTICAL:
+        if group is not None and group.keep.id != g.centre:  # else the photo kept judged them all itself
+            near = sorted(x for x in {x for m in g.members for x in adjacent.get(m, ())} if not files(x) & busy)
+            nearby.append((n, g, group.keep.id, near))
+    # one read of the centres' verdicts for every group (a query each would be thousands at 1M)
+    seen = verifier.stored([key(g.centre, x) for _, g, kept, near in nearby for x in (kept, *near)])
+    asked: list[tuple[int, int, int]] = []  # (group's place in `finished`, the photo it keeps, a photo)
+    for n, g, kept, near in nearby:
+        if seen.get(key(g.centre, kept), 0) >= IDENTICAL:
             continue  # the photo kept has the centre's pixels: its verdicts would be the centre's
-        asked += [(n, group.keep.id, x) for x in near if seen.get(key(g.centre, x), DIFFERENT) >= SAME_VIEW]
+        asked += [(n, kept, x) for x in near if seen.get(key(g.centre, x), DIFFERENT) >= SAME_VIEW]
     if not asked:
         return finished
     ok = accepts([(kept, x) for _, kept, x in asked])
@@ -238,7 +240,7 @@ def _take_in(library: Library, level: str, finished: list[Finished], pairs: list
             out[n] = (wider, group, dropped | more)
             # what the group holds is taken; a joiner it left out (the user's "not duplicates"
             # with a member) is still free for the next group that proved it
-            held = {f for c in group.members for f in (*c.names, c.real or c.path)}
+            held = {f for c in group.members for f in c.names}
             claimed |= {f for x in xs if files(x) & held for f in files(x)}
     return out
 
@@ -251,7 +253,7 @@ def _one_group_each(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
     out = []
     for g in groups:
         def again(c: Candidate) -> bool:
-            return bool({*c.names, c.real or c.path} & seen)
+            return not seen.isdisjoint(c.names)
 
         if again(g.keep) or any(again(c) for c in g.members):
             log.error("a photo in two duplicate groups (a bug in photosearch): %s",
@@ -262,7 +264,7 @@ def _one_group_each(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
                                [c for c in g.protected if not again(c)], g.evidence)
             if not g.others:
                 continue
-        seen.update(f for c in g.members for f in (*c.names, c.real or c.path))
+        seen.update(f for c in g.members for f in c.names)
         out.append(g)
     return out
 

@@ -238,9 +238,9 @@ def worst_block(diff: np.ndarray, block: int, ny: int, nx: int, inside: np.ndarr
     for top in sorted({0, h - ny * block}):
         for left in sorted({0, w - nx * block}):
             rows, cols = slice(top, top + ny * block), slice(left, left + nx * block)
-            means = block_means(np.ascontiguousarray(diff[rows, cols]), block, ny, nx)
+            means = block_means(diff[rows, cols], block, ny, nx)
             if inside is not None:
-                means = means[block_means(np.ascontiguousarray(inside[rows, cols]), block, ny, nx) >= 0.999]
+                means = means[block_means(inside[rows, cols], block, ny, nx) >= 0.999]
             if means.size:
                 worst = max(worst, float(means.max()))
     return worst if worst >= 0 else 255.0
