@@ -64,6 +64,10 @@ class Residual:
     _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
     detail: tuple[np.ndarray, np.ndarray] | None = None  # each picture's fine detail, per pixel of the frame
     coarse: np.ndarray | None = None  # [ny, nx] the coarse structure's correlation per block
+    # the worst block over the whole frame, borders too (records of one size only): two records
+    # whose content boxes differ agree inside both boxes, and a logo drawn on a flat border lies
+    # outside them (255 where not worked out)
+    worst_frame: float = 255.0
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -349,6 +353,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
     worst = worst_block(smooth_diff, block, ny, nx, inner)
+    worst_frame = worst_block(smooth_diff, block, ny, nx) if a.grey.shape == b.grey.shape else 255.0
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
     mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
     gain = (mean_o + 1) / (mean_r + 1)
@@ -358,7 +363,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
         blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
-        worst=worst, block=block)
+        worst=worst, block=block, worst_frame=worst_frame)
     r._tally(agree, moved, changed)
     r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)

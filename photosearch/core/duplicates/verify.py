@@ -168,7 +168,7 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         same_frame = (a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
                       and _same_size(a, b))
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
-                and r.worst <= IDENTICAL_WORST):
+                and max(r.worst, r.worst_frame) <= IDENTICAL_WORST):
             ev.verdict, ev.reason = IDENTICAL, "the same picture: the same pixels, re-encoded at most"
         else:
             ev.verdict, ev.reason = COPY, "an edited copy: " + _words(_edits(al, r, a, b))

@@ -190,6 +190,21 @@ def test_a_logo_in_a_corner_of_a_small_photo_is_an_edit(corner):
     assert ev.verdict == COPY, (ev.reason, ev.facts)
 
 
+def test_a_logo_on_the_flat_border_of_a_framed_photo_is_an_edit():
+    """A photo on a flat frame, and the same with a logo drawn on the frame near a corner: the
+    logo moves the second one's content box, blocks compared inside both boxes agree, and the
+    pair was 'identical' (14 of 150 held-out ImageNet photos with such borders). The frame is
+    pixels too: identical compares the whole of both."""
+    framed = ImageOps.expand(textured(7, (400, 280)), border=20, fill=(30, 30, 30))
+    logo = framed.copy()
+    w, h = logo.size
+    ImageDraw.Draw(logo).rectangle([w - 34, h - 18, w - 8, h - 4], fill=(255, 140, 0))
+    assert record(jpeg(framed, 92)).box != record(jpeg(logo, 90)).box  # the premise: the boxes differ
+    ev = judge(jpeg(framed, 92), jpeg(logo, 90))
+    assert ev.verdict == COPY, (ev.reason, ev.facts)
+    assert judge(jpeg(framed, 92), jpeg(framed, 80)).verdict == IDENTICAL  # the frame re-encoded is not an edit
+
+
 @pytest.mark.parametrize("size", [(4000, 40), (300, 10), (12, 6)])
 def test_a_banner_or_icon_too_thin_to_compare_proves_nothing_and_breaks_nothing(size):
     """A picture whose record is thinner than a block (a banner 100 times as wide as it is high, a
