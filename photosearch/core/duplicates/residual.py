@@ -68,6 +68,9 @@ class Residual:
     # whose content boxes differ agree inside both boxes, and a logo drawn on a flat border lies
     # outside them (255 where not worked out)
     worst_frame: float = 255.0
+    # `noise` once B's greys are matched to A's (brightness and contrast): what is left of one
+    # exposure re-encoded, or of two moments (a still camera's frames: sensor noise, flicker)
+    matched_noise: float = 255.0
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -250,6 +253,24 @@ def worst_block(diff: np.ndarray, block: int, ny: int, nx: int, inside: np.ndarr
     return worst if worst >= 0 else 255.0
 
 
+def _matched_noise(ref: np.ndarray, other: np.ndarray) -> float:
+    """The median difference once `other`'s greys are put on `ref`'s by the line that fits them
+    best (a brightened or recoloured copy differs in greys, not in moment), reweighted so that a
+    logo or a caption does not set the line; greys clipped black or white in either picture are
+    left out (brightening clips highlights: no line maps them back)."""
+    unclipped = (np.minimum(ref, other) > 4) & (np.maximum(ref, other) < 251)
+    if unclipped.sum() < 100:
+        return 255.0
+    x = np.stack([other[unclipped].astype(np.float64), np.ones(int(unclipped.sum()))], 1)
+    y = ref[unclipped].astype(np.float64)
+    w = np.ones(y.size)
+    for _ in range(4):
+        sw = np.sqrt(w)
+        line = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)[0]
+        w = 1 / np.maximum(np.abs(x @ line - y), 1.0)
+    return float(np.median(np.abs(x @ line - y)))
+
+
 def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
     """Each block's mean (exact: the blocks tile the cropped picture)."""
     return np.asarray(cv2.resize(np.ascontiguousarray(img[:ny * block, :nx * block]), (nx, ny),
@@ -349,9 +370,11 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     correction = np.array([[1 + fit[0, 0], fit[1, 0], fit[2, 0]], [fit[0, 1], 1 + fit[1, 1], fit[2, 1]]], np.float64)
     to_ref_refined = compose(invert(correction), to_ref)
     refined = invert(to_ref_refined) if swap else to_ref_refined
-    smooth_diff = np.abs(mine["smooth"] - cv2.GaussianBlur(fitted_other, (0, 0), 1.0))
+    smooth_other = cv2.GaussianBlur(fitted_other, (0, 0), 1.0)
+    smooth_diff = np.abs(mine["smooth"] - smooth_other)
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
+    matched = _matched_noise(mine["smooth"][inner_b][::7], smooth_other[inner_b][::7]) if inner_b.any() else 255.0
     worst = worst_block(smooth_diff, block, ny, nx, inner)
     worst_frame = worst_block(smooth_diff, block, ny, nx) if a.grey.shape == b.grey.shape else 255.0
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
@@ -363,7 +386,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
         blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
-        worst=worst, block=block, worst_frame=worst_frame)
+        worst=worst, block=block, worst_frame=worst_frame, matched_noise=matched)
     r._tally(agree, moved, changed)
     r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)

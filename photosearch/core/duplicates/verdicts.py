@@ -33,8 +33,9 @@ UNVERIFIED = "could not be verified (an error in photosearch; it is asked again 
 # the rules verdicts were drawn by: stored verdicts of other rules are drawn again (a library
 # keeps its verdicts across releases; a rule made stricter must reach them)
 # 10, 11: identical sees the edge rows and corners no block held (a date stamp, a logo);
-# 12: and the borders outside the content boxes (a logo drawn on a flat frame)
-RULES_VERSION = "12"
+# 12: and the borders outside the content boxes (a logo drawn on a flat frame); 13: two frames of a
+# still camera with people walking are not copies
+RULES_VERSION = "13"
 Key = tuple[int, int]
 
 
