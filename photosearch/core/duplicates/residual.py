@@ -39,6 +39,7 @@ COARSE_AGREE = 0.8  # ... or its coarser structure this much (heavy recompressio
 EDGE_SHIFT = 1.5
 WELL_POSED = 0.1  # a block's smaller structure eigenvalue at least this share of its larger one
 TEXTURE = 1.2  # mean absolute high-pass (grey levels) below which a block tells nothing
+GREY_STEP = 8  # greys of this many levels share one part of the curve that matches two pictures' greys
 
 AGREES, MOVED, CHANGED = 1, 2, 3  # block codes in Residual.blocks (0: not compared)
 
@@ -254,21 +255,23 @@ def worst_block(diff: np.ndarray, block: int, ny: int, nx: int, inside: np.ndarr
 
 
 def _matched_noise(ref: np.ndarray, other: np.ndarray) -> float:
-    """The median difference once `other`'s greys are put on `ref`'s by the line that fits them
-    best (a brightened or recoloured copy differs in greys, not in moment), reweighted so that a
-    logo or a caption does not set the line; greys clipped black or white in either picture are
-    left out (brightening clips highlights: no line maps them back)."""
-    unclipped = (np.minimum(ref, other) > 4) & (np.maximum(ref, other) < 251)
-    if unclipped.sum() < 100:
-        return 255.0
-    x = np.stack([other[unclipped].astype(np.float64), np.ones(int(unclipped.sum()))], 1)
-    y = ref[unclipped].astype(np.float64)
-    w = np.ones(y.size)
-    for _ in range(4):
-        sw = np.sqrt(w)
-        line = np.linalg.lstsq(x * sw[:, None], y * sw, rcond=None)[0]
-        w = 1 / np.maximum(np.abs(x @ line - y), 1.0)
-    return float(np.median(np.abs(x @ line - y)))
+    """The median difference once `other`'s greys are put on `ref`'s by the curve that maps them
+    (a brightened, darkened, contrast- or gamma-changed copy differs in greys, not in moment): for
+    each grey of `other`, the median difference of the pixels of about that grey, followed
+    between greys. Medians, so that a caption or a logo does not set the curve; a grey too rare to
+    tell keeps its neighbours' part. Never more than the difference without the curve."""
+    raw = float(np.median(np.abs(ref - other)))
+    at = np.clip(other, 0, 255.999) // GREY_STEP
+    diff = ref - other
+    centres, offsets = [], []
+    for k in np.unique(at):
+        part = at == k
+        if part.sum() >= 20:
+            centres.append(float(other[part].mean()))
+            offsets.append(float(np.median(diff[part])))
+    if not centres:
+        return raw
+    return min(raw, float(np.median(np.abs(diff - np.interp(other, centres, offsets)))))
 
 
 def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:

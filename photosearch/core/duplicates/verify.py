@@ -66,8 +66,9 @@ COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, n
 # person gone and another come (no capture time to tell). An overlay leaves the rest re-encoded:
 # <= 0.61 on the benchmark's 258 overlays where a place looks photographed; frames of a still
 # street or a tree: 0.65 at the 5th percentile. Checked on held-out frames (vtest at other
-# offsets) and overlays on the 150 calibration photos: frame pairs at copies 28 -> 13 of 219,
-# overlays at copies 709 -> 699 of 750 (an overlay on a heavy recompression can be 'similar' then)
+# offsets) and captions on the 150 calibration photos (benchmarks/duplicates_heldout.py): frame
+# pairs at copies 28 -> 16 of 219, captions at copies 709 -> 699 of 750 (one on a heavy
+# recompression can be 'similar' then)
 OTHER_MOMENT = 0.7
 VIEW_COVERAGE = 0.5
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)

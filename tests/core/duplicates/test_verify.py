@@ -280,16 +280,18 @@ def test_people_in_two_places_on_two_exposures_are_another_moment_not_an_edit():
     between two exposures of a still camera with no capture time (the benchmark's street video
     made 89 false copy pairs so). Beyond the people the two differ by each exposure's own noise,
     where an edit leaves the photo re-encoded, its greys changed at most: two pictures pasted onto
-    one exposure, and darkened, stay a copy. (Brightened until colours clip, such a copy is
-    'similar': no line maps clipped greys back.)"""
+    one exposure, and darkened or given another gamma, stay a copy (a gamma is no straight line
+    of greys: fitted with one, it was 'similar'; a reviewer's find). Brightened until colours
+    clip, such a copy is 'similar': no curve of greys maps clipped colours back."""
     still = textured(41, (640, 480))
     frame1 = _came_and_went(_exposure(still, 1, 6.0), SIX[:1], 42)
     frame2 = _came_and_went(_exposure(still, 2, 6.0), SIX[4:5], 43)
     moment = judge(jpeg(frame1), jpeg(frame2))
     assert moment.verdict == SAME_VIEW and moment.facts["photographed"] == 2, (moment.reason, moment.facts)
-    one = _exposure(still, 1)
+    one = Image.eval(_exposure(still, 1), lambda v: 40 + v * 6 // 10)  # no colour clipped
     pasted = _came_and_went(_came_and_went(one, SIX[:1], 42), SIX[4:5], 43)
-    for copy in (pasted, ImageEnhance.Brightness(pasted).enhance(0.85)):
+    gamma = pasted.point([round(255 * (v / 255) ** 0.85) for v in range(256)] * 3)
+    for copy in (pasted, ImageEnhance.Brightness(pasted).enhance(0.85), gamma):
         edit = judge(jpeg(one, 95), jpeg(copy, 95))
         assert edit.verdict == COPY and edit.facts["photographed"] == 2, (edit.reason, edit.facts)
 
