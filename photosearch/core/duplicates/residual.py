@@ -69,9 +69,8 @@ class Residual:
     # whose content boxes differ agree inside both boxes, and a logo drawn on a flat border lies
     # outside them (255 where not worked out)
     worst_frame: float = 255.0
-    # `noise` once B's greys are matched to A's (brightness and contrast): what is left of one
-    # exposure re-encoded, or of two moments (a still camera's frames: sensor noise, flicker)
-    matched_noise: float = 255.0
+    # both pictures' smoothed greys over the overlap (a sample), for matched_noise
+    greys: tuple[np.ndarray, np.ndarray] | None = None
 
     def _tally(self, agree: np.ndarray, moved: np.ndarray, changed: np.ndarray) -> None:
         n = max(self.informative, 1)
@@ -80,6 +79,14 @@ class Residual:
         self.cluster = int(np.bincount(labels.ravel())[1:].max()) if count > 1 else 0
         self.blocks = np.zeros(agree.shape, np.uint8)
         self.blocks[agree], self.blocks[changed], self.blocks[moved] = AGREES, CHANGED, MOVED
+
+    def matched_noise(self) -> float:
+        """`noise` once B's greys are matched to A's (brightness, contrast, gamma): what is left
+        of one exposure re-encoded, or of two moments (a still camera's frames: sensor noise).
+        Asked only where it decides (it costs a few milliseconds)."""
+        if self.greys is None:
+            return 255.0
+        return _matched_noise(*self.greys)
 
     def look_further(self) -> None:
         """A thing that moved further than the flow follows looks changed; it is found nearby in
@@ -260,13 +267,14 @@ def _matched_noise(ref: np.ndarray, other: np.ndarray) -> float:
     each grey of `other`, the median difference of the pixels of about that grey, followed
     between greys. Medians, so that a caption or a logo does not set the curve; a grey too rare to
     tell keeps its neighbours' part. Never more than the difference without the curve."""
-    raw = float(np.median(np.abs(ref - other)))
-    at = np.clip(other, 0, 255.999) // GREY_STEP
     diff = ref - other
+    raw = float(np.median(np.abs(diff)))
+    order = np.argsort(other, kind="stable")
+    at = (np.clip(other[order], 0, 255.999) // GREY_STEP).astype(np.int32)
+    cuts = np.flatnonzero(np.diff(at)) + 1
     centres, offsets = [], []
-    for k in np.unique(at):
-        part = at == k
-        if part.sum() >= 20:
+    for part in np.split(order, cuts):
+        if part.size >= 20:
             centres.append(float(other[part].mean()))
             offsets.append(float(np.median(diff[part])))
     if not centres:
@@ -377,7 +385,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     smooth_diff = np.abs(mine["smooth"] - smooth_other)
     inner_b = inner > 0
     diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
-    matched = _matched_noise(mine["smooth"][inner_b][::7], smooth_other[inner_b][::7]) if inner_b.any() else 255.0
+    greys = (mine["smooth"][inner_b][::7], smooth_other[inner_b][::7]) if inner_b.any() else None
     worst = worst_block(smooth_diff, block, ny, nx, inner)
     worst_frame = worst_block(smooth_diff, block, ny, nx) if a.grey.shape == b.grey.shape else 255.0
     mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
@@ -389,7 +397,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
         informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
         blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
         gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
-        worst=worst, block=block, worst_frame=worst_frame, matched_noise=matched)
+        worst=worst, block=block, worst_frame=worst_frame, greys=greys)
     r._tally(agree, moved, changed)
     r.coarse = coarse
     r._far = (nr, n_fitted, texture_r, texture_o)

@@ -62,7 +62,7 @@ UNTOUCHED = 0.4
 COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, not drawn (places.py)
 # ... or two such places, every place photographed (none drawn), where the rest of the pictures
 # differs by more than one exposure re-encoded: the median difference of the smoothed pixels,
-# greys matched (residual.matched_noise), above this. Two frames of a still camera with one
+# greys matched (Residual.matched_noise), above this. Two frames of a still camera with one
 # person gone and another come (no capture time to tell). An overlay leaves the rest re-encoded:
 # <= 0.61 on the benchmark's 258 overlays where a place looks photographed; frames of a still
 # street or a tree: 0.65 at the 5th percentile. Checked on held-out frames (vtest at other
@@ -169,13 +169,17 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         places, photographed = place_counts(r)
         # many places are an edit only where each was drawn and the rest is untouched
         drawn_on_untouched = photographed == 0 and r.noise <= UNTOUCHED
-        two_moments = photographed >= 2 and places == photographed and r.matched_noise > OTHER_MOMENT
+        two_places = photographed >= 2 and places == photographed  # both photographed, none drawn
+        matched = r.matched_noise() if two_places else 0.0
+        two_moments = two_places and matched > OTHER_MOMENT
         moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
                  or photographed >= COPY_PHOTOGRAPHED or two_moments
                  or (places >= COPY_PLACES and not drawn_on_untouched))
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
                      displaced=float(r.displaced), places=float(places),
-                     photographed=float(photographed), matched=r.matched_noise)
+                     photographed=float(photographed))
+        if matched:
+            facts["matched"] = matched
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = (a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
                       and _same_size(a, b))
