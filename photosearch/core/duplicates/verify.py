@@ -164,12 +164,13 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         ev.reason = "a closer photo of part of the other: it holds more detail there than the other has"
         return ev
     places = photographed = 0
+    two_moments = False
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         r.look_further()  # would be a copy: is what looks changed something that moved far?
         places, photographed = place_counts(r)
         # many places are an edit only where each was drawn and the rest is untouched
         drawn_on_untouched = photographed == 0 and r.noise <= UNTOUCHED
-        two_places = photographed >= 2 and places == photographed  # both photographed, none drawn
+        two_places = photographed >= 2 and places == photographed  # every place photographed, none drawn
         matched = r.matched_noise() if two_places else 0.0
         two_moments = two_places and matched > OTHER_MOMENT
         moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
@@ -178,7 +179,7 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
                      displaced=float(r.displaced), places=float(places),
                      photographed=float(photographed))
-        if matched:
+        if two_places:
             facts["matched"] = matched
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
         same_frame = (a.grey.shape == b.grey.shape and _moves_nothing(r.refined, a.width, a.height)
@@ -192,7 +193,7 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     if min(r.coverage_a, r.coverage_b) >= VIEW_COVERAGE and r.agree + r.moved >= VIEW_MATCH:
         ev.verdict = SAME_VIEW
         ev.reason = (f"another shot of the same scene: things came and went in {places} places"
-                     if places >= COPY_PLACES or photographed >= 2 else
+                     if places >= COPY_PLACES or photographed >= COPY_PHOTOGRAPHED or two_moments else
                      "another shot of the same scene: things moved" if moved else
                      "another shot of the same scene: it differs in places")
         return ev

@@ -288,6 +288,7 @@ def test_people_in_two_places_on_two_exposures_are_another_moment_not_an_edit():
     frame2 = _came_and_went(_exposure(still, 2, 6.0), SIX[4:5], 43)
     moment = judge(jpeg(frame1), jpeg(frame2))
     assert moment.verdict == SAME_VIEW and moment.facts["photographed"] == 2, (moment.reason, moment.facts)
+    assert moment.reason == "another shot of the same scene: things came and went in 2 places"
     # a blown-out sky across the middle of both: the same 255 in two frames tells nothing of the
     # moment (counted in, it made the pair a copy; a reviewer's find)
     skies = [f.copy() for f in (frame1, frame2)]
