@@ -18,18 +18,16 @@ from __future__ import annotations
 import collections
 import io
 import itertools
-from pathlib import Path
 
-import cv2
 import numpy as np
 from _common import shared_dir
+from duplicates_places import OPENCV_DATA as VIDEOS  # type: ignore[import-not-found]
+from duplicates_places import video_frames
 from PIL import Image, ImageDraw, ImageEnhance
 
 from photosearch.core.duplicates.verify import verify
 from photosearch.core.vision.glance import content_box
 from photosearch.core.vision.pixels import Pixels, load_pixels, pixels_of
-
-VIDEOS = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
 def jpeg(img: Image.Image, q: int = 90) -> Image.Image:
@@ -40,19 +38,6 @@ def jpeg(img: Image.Image, q: int = 90) -> Image.Image:
 
 def record(img: Image.Image) -> Pixels:
     return load_pixels(pixels_of(img, content_box(img)))
-
-
-def frames(name: str, start: int, every: int, limit: int) -> list[Image.Image]:
-    cap = cv2.VideoCapture(str(VIDEOS / name))
-    out: list[Image.Image] = []
-    i = 0
-    ok, frame = cap.read()
-    while ok and len(out) < limit:
-        if i >= start and (i - start) % every == 0:
-            out.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
-        ok, frame = cap.read()
-        i += 1
-    return out
 
 
 def overlay(img: Image.Image, rng: np.random.Generator, logo: bool = True) -> Image.Image:
@@ -97,7 +82,7 @@ def main() -> None:
     if VIDEOS.is_dir():
         for name, start, every, limit in (("vtest.avi", 10, 20, 40), ("tree.avi", 15, 30, 15),
                                           ("Megamind_bugy.avi", 12, 24, 11)):
-            recs = [record(jpeg(f, 92)) for f in frames(name, start, every, limit)]
+            recs = [record(jpeg(f, 92)) for f in video_frames(VIDEOS / name, every, limit, start)]
             for i, j in itertools.combinations(range(len(recs)), 2):
                 if j - i <= 6:
                     tally[(f"frames of {name} (none a copy)", verify(recs[i], recs[j]).name)] += 1

@@ -64,12 +64,14 @@ def visitor(img: Image.Image, other: Image.Image, rng: np.random.Generator) -> b
     return _jpeg(out, int(rng.integers(80, 95)))
 
 
-def _video_frames(path: Path, every: int, limit: int) -> list[Image.Image]:
+def video_frames(path: Path, every: int, limit: int, start: int = 0) -> list[Image.Image]:
+    """Every `every`-th frame from `start` on, `limit` at most."""
     cap = cv2.VideoCapture(str(path))
-    out, i = [], 0
+    out: list[Image.Image] = []
+    i = 0
     ok, frame = cap.read()
     while ok and len(out) < limit:
-        if i % every == 0:
+        if i >= start and (i - start) % every == 0:
             out.append(Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
         ok, frame = cap.read()
         i += 1
@@ -105,7 +107,7 @@ def make_places(folder: Path, photos: Path, places: list[Path], rng: np.random.G
                 copies(name, Image.open(folder / name).convert("RGB"), f"copyof-place{p:02d}")
     if OPENCV_DATA.is_dir():
         for video, every, limit in (("vtest.avi", 20, 40), ("tree.avi", 30, 15), ("Megamind.avi", 24, 11)):
-            for n, frame in enumerate(_video_frames(OPENCV_DATA / video, every, limit)):
+            for n, frame in enumerate(video_frames(OPENCV_DATA / video, every, limit)):
                 name = f"{video[:-4]}-{n:02d}.jpg"
                 put(name, _jpeg(frame, 92))
                 if n % 8 == 0:

@@ -277,7 +277,7 @@ def _matched_noise(ref: np.ndarray, other: np.ndarray) -> float:
     diff = ref - other
     raw = float(np.median(np.abs(diff)))
     order = np.argsort(other, kind="stable")
-    at = (np.clip(other[order], 0, 255.999) // GREY_STEP).astype(np.int32)
+    at = (other[order] // GREY_STEP).astype(np.int32)  # unclipped: within 4..251
     cuts = np.flatnonzero(np.diff(at)) + 1
     centres, offsets = [], []
     for part in np.split(order, cuts):
@@ -391,19 +391,21 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     smooth_other = cv2.GaussianBlur(fitted_other, (0, 0), 1.0)
     smooth_diff = np.abs(mine["smooth"] - smooth_other)
     inner_b = inner > 0
-    diff = smooth_diff[inner_b] if inner_b.any() else np.full(1, 255.0, np.float32)
-    greys = (mine["smooth"][inner_b][::7], smooth_other[inner_b][::7]) if inner_b.any() else None
+    greys: tuple[np.ndarray, np.ndarray] | None = None
+    noise, mean_r, mean_o = 255.0, 0.0, 0.0
+    if inner_b.any():
+        greys = (mine["smooth"][inner_b][::7], smooth_other[inner_b][::7])  # a sample is enough for medians
+        noise = float(np.median(np.abs(greys[0] - greys[1])))
+        mean_r, mean_o = float(base[inner_b].mean()), float(warped[inner_b].mean())
     worst = worst_block(smooth_diff, block, ny, nx, inner)
     worst_frame = worst_block(smooth_diff, block, ny, nx) if a.grey.shape == b.grey.shape else 255.0
-    mean_r = float(base[inner_b].mean()) if inner_b.any() else 0.0
-    mean_o = float(warped[inner_b].mean()) if inner_b.any() else 0.0
     gain = (mean_o + 1) / (mean_r + 1)
     frame_to_a, frame_to_b = (m, np.eye(3)[:2]) if swap else (np.eye(3)[:2], invert(m))
     r = Residual(
         coverage_a=cov_other if swap else cov_ref, coverage_b=cov_ref if swap else cov_other,
         informative=int(informative.sum()), agree=0.0, moved=0.0, changed=0.0, cluster=0,
         blocks=np.zeros((ny, nx), np.uint8), frame_to_a=frame_to_a, frame_to_b=frame_to_b, refined=refined,
-        gain=1 / gain if swap else gain, noise=float(np.median(diff[::7])),
+        gain=1 / gain if swap else gain, noise=noise,
         worst=worst, block=block, worst_frame=worst_frame, greys=greys)
     r._tally(agree, moved, changed)
     r.coarse = coarse
