@@ -11,6 +11,8 @@ and became a copy.)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
 
@@ -119,10 +121,11 @@ TOGETHER = 1.5  # blocks: two found blocks that went this close to the same way 
 
 
 def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray, places: np.ndarray,
-                            block: int) -> list[tuple[int, int, float, float]]:
+                            block: int) -> Iterator[tuple[int, int, float, float]]:
     """Blocks of `src` whose content is found in `dst` at another of the `places` (the blocks
     where the pictures differ), and not at another of them in `src` itself (a repeated pattern):
-    (row, column, and how far it went: dx, dy)."""
+    (row, column, and how far it went: dx, dy), one at a time, the most textured first (the
+    caller stops when it has seen enough: the search is most of a burst's verification)."""
     count, labels = cv2.connectedComponents(places.astype(np.uint8), connectivity=8)
     h, w = src.shape
     windows = []
@@ -132,9 +135,8 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
         left, r = max(0, (xs.min() - 1) * block), min(w, (xs.max() + 2) * block)
         if b - t >= block and r - left >= block:
             windows.append((k, t, b, left, r))
-    out: list[tuple[int, int, float, float]] = []
     if len(windows) < 2:
-        return out  # one place only: an overlay, or something that appeared
+        return  # one place only: an overlay, or something that appeared
     in_dst, in_src = Matcher(dst), Matcher(src)
     ys, xs = np.nonzero(blocks)
     strength = [float(np.abs(src[y * block:(y + 1) * block, x * block:(x + 1) * block]).mean()) for y, x in zip(ys, xs)]
@@ -154,8 +156,7 @@ def found_at_another_place(src: np.ndarray, dst: np.ndarray, blocks: np.ndarray,
         # texture (grass, fur, pavement) that matches any place about as well
         own = max(in_src.best(tmpl, t, b, left, r, floor)[0] for t, b, left, r in others)
         if own < REPEATED and best >= own + PLACE_MARGIN:
-            out.append((by, bx, *to))
-    return out
+            yield (by, bx, *to)
 
 
 def moved_together(found: list[tuple[int, int, float, float]], tolerance: float, block: int) -> np.ndarray:

@@ -22,6 +22,7 @@ copy from a burst frame, a stereo pair or another visitor's photo, where a singl
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -61,8 +62,9 @@ class Residual:
     noise: float  # median absolute difference of the smoothed pixels (for "identical")
     worst: float  # the largest mean absolute difference of one block: one changed spot is enough
     block: int = BLOCK  # the blocks' side, in the frame's pixels
-    displaced: int = 0  # changed blocks whose content is at another changed place (look_further)
-    _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for look_further
+    displaced: int = 0  # changed blocks whose content is at another changed place (displaced_at_least)
+    _far: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # for looking further
+    _looked: bool = False  # look_further done
     detail: tuple[np.ndarray, np.ndarray] | None = None  # each picture's fine detail, per pixel of the frame
     coarse: np.ndarray | None = None  # [ny, nx] the coarse structure's correlation per block
     # the worst block over the whole frame, borders too (records of one size only): two records
@@ -92,24 +94,40 @@ class Residual:
         """A thing that moved further than the flow follows looks changed; it is found nearby in
         the other picture, where an overlay's covered content is not. Asked only where the
         verdict would otherwise be a copy (the search costs what the rest of the check does)."""
-        if self._far is None:
+        if self._far is None or self._looked:
             return
-        ref, other, texture_r, texture_o = self._far
-        self._far = None
-        textured_r, textured_o = texture_r >= 2 * TEXTURE, texture_o >= 2 * TEXTURE
+        self._looked = True
+        ref, other, texture_r, _ = self._far
         changed = self.blocks == CHANGED
-        far = found_elsewhere(ref, other, changed & textured_r, self.block)
+        far = found_elsewhere(ref, other, changed & (texture_r >= 2 * TEXTURE), self.block)
         if far.any():
             self._tally(self.blocks == AGREES, (self.blocks == MOVED) | far, changed & ~far)
-            changed = self.blocks == CHANGED
-        if changed.any():
-            # the same thing at two places the pictures differ, one in each picture, several blocks
-            # of it gone the same way: it moved there (people walking past a still camera). An
-            # overlay's places hold different things
-            there = found_at_another_place(ref, other, changed & textured_r, changed, self.block)
-            back = found_at_another_place(other, ref, changed & textured_o, changed, self.block)
-            found = there + [(y, x, -dx, -dy) for y, x, dx, dy in back]  # the way from ref to other
+
+    def displaced_at_least(self, enough: int) -> bool:
+        """Whether `enough` changed blocks hold the same thing as another place the pictures
+        differ, one in each picture, several blocks of it gone the same way: it moved there
+        (people walking past a still camera; an overlay's places hold different things). After
+        look_further, and only where nothing cheaper settled the verdict: the search stops once
+        `enough` are found (the count only grows with more found), so `displaced` is a count
+        that far."""
+        if self._far is None:
+            return self.displaced >= enough
+        self.look_further()
+        ref, other, texture_r, texture_o = self._far
+        self._far = None
+        changed = self.blocks == CHANGED
+        if not changed.any():
+            return self.displaced >= enough
+        found: list[tuple[int, int, float, float]] = []
+        there = found_at_another_place(ref, other, changed & (texture_r >= 2 * TEXTURE), changed, self.block)
+        back = ((y, x, -dx, -dy) for y, x, dx, dy in  # the way from ref to other
+                found_at_another_place(other, ref, changed & (texture_o >= 2 * TEXTURE), changed, self.block))
+        for one in itertools.chain(there, back):
+            found.append(one)
             self.displaced = int(moved_together(found, TOGETHER * self.block, self.block).sum())
+            if self.displaced >= enough:
+                break
+        return self.displaced >= enough
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

@@ -151,7 +151,6 @@ def _closer(a: Pixels, b: Pixels, r: Residual) -> bool:
 def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
     facts = {"coverage_a": r.coverage_a, "coverage_b": r.coverage_b, "agree": r.agree, "moved": r.moved,
              "changed": r.changed, "cluster": float(r.cluster), "blocks": float(r.informative),
-             "displaced": float(r.displaced),
              "inliers": float(al.inliers), "noise": r.noise, "worst": r.worst}
     ev = Evidence(DIFFERENT, "", al, r, facts)
     inside = max(r.coverage_a, r.coverage_b)
@@ -173,12 +172,14 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
         two_places = photographed >= 2 and places == photographed  # every place photographed, none drawn
         matched = r.matched_noise() if two_places else 0.0
         two_moments = two_places and matched > OTHER_MOMENT
-        moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or r.displaced >= COPY_DISPLACED
-                 or photographed >= COPY_PHOTOGRAPHED or two_moments
-                 or (places >= COPY_PLACES and not drawn_on_untouched))
+        # the cheap tests first: the search for displaced things is most of a burst's verification
+        moved = (r.moved >= COPY_MOVED or r.cluster >= COPY_CLUSTER or photographed >= COPY_PHOTOGRAPHED
+                 or two_moments or (places >= COPY_PLACES and not drawn_on_untouched))
         facts.update(agree=r.agree, moved=r.moved, changed=r.changed, cluster=float(r.cluster),
-                     displaced=float(r.displaced), places=float(places),
-                     photographed=float(photographed))
+                     places=float(places), photographed=float(photographed))
+        if not moved:
+            moved = r.displaced_at_least(COPY_DISPLACED)
+            facts["displaced"] = float(r.displaced)  # worked out only here (up to enough to decide)
         if two_places:
             facts["matched"] = matched
     if inside >= COPY_COVERAGE and r.agree >= COPY_AGREE and not moved and r.changed <= COPY_CHANGED:
