@@ -55,5 +55,5 @@ def test_a_caption_is_not_a_thing_that_moved_onto_a_logo():
     changed = np.zeros((288 // B, 384 // B), bool)
     changed[3:5, 4:10] = True  # the caption's blocks
     changed[13:17, 18:23] = True  # the logo's
-    found = found_at_another_place(ref, other, changed, changed, B)
+    found = list(found_at_another_place(ref, other, changed, changed, B))
     assert found == []
