@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..library.libraries import Library
-from ..vision.glance import SIDE, coarse, content_shares, dihedral, matches, normalised
+from ..vision.glance import SIDE, coarse_of, content_shares, dihedral, matches
 from ..vision.regions import BLOB_BYTES, FULL_BYTES
 from .pairs import FLOOR, INSERT_PAIR, changed_since, regions, score_pairs
 
@@ -48,7 +48,7 @@ def _glances(library: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     while batch := rows.fetchmany(_CHUNK):
         pid, glance, box, width, height = zip(*batch)
         raw = np.frombuffer(b"".join(glance), np.uint8).reshape(len(batch), 1, SIDE, SIDE)
-        parts.append(coarse(normalised(raw))[:, 0].astype(np.float16))
+        parts.append(coarse_of(raw)[:, 0].astype(np.float16))
         ids.append(np.array(pid, np.int64))
         w, h = (np.array([v or 0 for v in side], np.int64) for side in (width, height))
         small = (w > 0) & (h > 0) & (np.minimum(w, h) < MODEL_SIDE)  # a size not known is not taken for small
@@ -133,10 +133,10 @@ def _store(library: Library, todo: list[tuple[int, int]]) -> int:
     order = sorted(blobs)
     slot = {i: n for n, i in enumerate(order)}
     raw = np.frombuffer(b"".join(blobs[i][BLOB_BYTES:BLOB_BYTES + 2 * SIDE * SIDE] for i in order), np.uint8)
-    g = normalised(raw.reshape(len(order), 2, SIDE, SIDE))
+    g = raw.reshape(len(order), 2, SIDE, SIDE)
     a = np.array([slot[x] for x, _ in todo])
     b = np.array([slot[y] for _, y in todo])
-    keep = matches(g, coarse(g), a, b, GLANCE_CANDIDATE)
+    keep = matches(g, coarse_of(g), a, b, GLANCE_CANDIDATE)
     todo = [k for k, ok in zip(todo, keep.tolist()) if ok]
     if not todo:
         return 0

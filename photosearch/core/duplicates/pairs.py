@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..library.libraries import Library
-from ..vision.glance import coarse, matches
+from ..vision.glance import coarse_of, matches
 from ..vision.regions import FULL_BYTES, unpack
 from .spatial import agreement, coverage
 
@@ -73,7 +73,7 @@ def score_pairs(cos: np.ndarray, blobs_a: Sequence[bytes | None], blobs_b: Seque
     ia = np.array([slot(blobs_a[i]) for i in have])
     ib = np.array([slot(blobs_b[i]) for i in have])
     r, w, g = unpack(blobs)
-    g_coarse = coarse(g)
+    g_coarse = coarse_of(g)
 
     def batch(start: int) -> None:
         part, a, b = have[start:start + 512], ia[start:start + 512], ib[start:start + 512]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .glance import GLANCE_BYTES, SIDE, normalised
+from .glance import GLANCE_BYTES, SIDE
 
 GRID = 7
 DIM = 64
@@ -66,8 +66,9 @@ def regions_of(fmap: np.ndarray) -> list[bytes]:
 
 
 def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """([M, REGIONS, DIM] unit directions, [M, REGIONS] weights, [M, 2, SIDE, SIDE] normalised
-    glances: zeros for a record from before glances) from blobs."""
+    """([M, REGIONS, DIM] unit directions, [M, REGIONS] weights, [M, 2, SIDE, SIDE] glances as
+    stored, uint8: zeros for a record from before glances) from blobs (glance.matches compares
+    glances, normalising only those it must)."""
     for b in blobs:
         if len(b) < BLOB_BYTES:
             raise ValueError(f"a regions record of {len(b)} bytes, not {FULL_BYTES}")
@@ -77,4 +78,4 @@ def unpack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r = np.empty((len(blobs), REGIONS, DIM), np.float32)
     np.multiply(raw[:, :REGIONS * DIM].view(np.int8).reshape(len(blobs), REGIONS, DIM), np.float32(1 / 127), out=r)
     w = raw[:, REGIONS * DIM:BLOB_BYTES].astype(np.float32) / 255.0
-    return r, w, normalised(raw[:, BLOB_BYTES:BLOB_BYTES + 2 * SIDE * SIDE].reshape(len(blobs), 2, SIDE, SIDE))
+    return r, w, raw[:, BLOB_BYTES:BLOB_BYTES + 2 * SIDE * SIDE].reshape(len(blobs), 2, SIDE, SIDE)

@@ -101,6 +101,28 @@ def test_content_shares_of_many_boxes_say_what_content_share_says_of_each():
     one = [content_share(bytes(GLANCE_BYTES - 4) + bytes(b)) for b in boxes]
     assert content_shares(boxes).tolist() == one
     assert one[-4:] == [1.0, 1.0, 1.0, 1.0]
-    from photosearch.core.vision.glance import SIDE, coarse
+    from photosearch.core.vision.glance import SIDE, coarse_of
 
-    assert coarse(np.zeros((0, 1, SIDE, SIDE), np.float32)).shape == (0, 1, 8, 8)  # an empty batch
+    assert coarse_of(np.zeros((0, 1, SIDE, SIDE), np.uint8)).shape == (0, 1, 8, 8)  # an empty batch
+
+
+def test_coarse_glances_from_the_raw_pixels_and_matches_normalising_only_what_comes_close():
+    """The coarse glance is the full normalised glance pooled to 8 x 8 and normalised again,
+    worked out from the stored pixels; matches finds a turned, shrunk copy among unrelated photos
+    and never a flat glance (a blank page correlates with nothing, however its noise pools)."""
+    from photosearch.core.vision.glance import coarse_of, matches
+
+    img = _photo(7)
+    photos = [img, _jpeg(img.resize((90, 68)).transpose(Image.Transpose.ROTATE_270)), _photo(8), _photo(9),
+              Image.new("RGB", (300, 200), (128, 128, 128)), Image.new("RGB", (300, 200), (129, 129, 129))]
+    raw = np.stack([np.frombuffer(glance_of(p)[:2 * SIDE * SIDE], np.uint8).reshape(2, SIDE, SIDE) for p in photos])
+    raw[4:, :, 3, 3] += 2  # two nearly flat glances, alike: their coarse glances are (normalised zeros them)
+    g = normalised(raw)
+    pooled = g.reshape(len(photos), 2, 8, SIDE // 8, 8, SIDE // 8).sum(axis=(3, 5))
+    norm = np.sqrt((pooled ** 2).sum(axis=(2, 3), keepdims=True))
+    want = np.where(norm > 1e-6, pooled / np.maximum(norm, 1e-12), 0)
+    got = coarse_of(raw)
+    assert np.abs(got[:4] - want[:4]).max() < 1e-5 and correlation(got[4:5], got[5:])[0] > 0.99
+    a, b = np.array([0, 0, 0, 4, 2]), np.array([1, 2, 3, 5, 3])
+    assert matches(raw, got, a, b, GLANCE_MATCH).tolist() == [True, False, False, False, False]
+    assert (correlation(g[a], g[b]) >= GLANCE_MATCH).tolist() == [True, False, False, False, False]
