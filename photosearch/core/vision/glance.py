@@ -109,7 +109,16 @@ def coarse_of(raw: np.ndarray) -> np.ndarray:
     pooling by a product, was a third of scoring the neighbourhoods). A flat glance is not
     zeroed here: its full glance is, and that decides (matches)."""
     n = SIDE // 8
-    pooled = raw.reshape(*raw.shape[:-2], 8, n, 8, n).sum(axis=(-3, -1), dtype=np.int32)
+    # cells summed by adding strided views (numpy's sum over two strided axes of bytes was 4x slower)
+    cols = raw.reshape(-1, SIDE, 8, n)
+    rows = cols[..., 0].astype(np.int32)
+    for k in range(1, n):
+        rows += cols[..., k]
+    cells = rows.reshape(-1, 8, n, 8)
+    pooled = cells[:, :, 0].copy()
+    for k in range(1, n):
+        pooled += cells[:, :, k]
+    pooled = pooled.reshape(*raw.shape[:-2], 8, 8)
     x = (pooled * 64 - pooled.sum(axis=(-2, -1), keepdims=True)).astype(np.float32)  # 64 x (cell - mean)
     norm = np.sqrt((x * x).sum(axis=(-2, -1), keepdims=True))
     return np.where(norm > 0, x / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
