@@ -116,9 +116,20 @@ def _find(app: App, library: Library, args: argparse.Namespace) -> list[Duplicat
         if total >= 2000 and sys.stderr.isatty():
             print(f"\rlooking at new photos: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
+    shown = [-1]
+
+    def proving(done: int, total: int) -> None:
+        # the slow part of a first grouping (a minute for a few thousand photos of bursts): a
+        # line that moves, on a terminal only (scripts read stdout, and stderr stays quiet)
+        percent = done * 100 // max(total, 1)
+        if total >= 200 and sys.stderr.isatty() and percent != shown[0]:
+            shown[0] = percent
+            print(f"\rproving look-alikes in pixels: {done}/{total} photos", end="" if done < total else "\n",
+                  file=sys.stderr)
+
     return find_duplicates(library, args.level, parse_rules(args.keep), resolve_folders(args.reference),
                            resolve_folders(args.prefer), app.region_source(library), app.pixel_source(library),
-                           progress)
+                           progress, proving)
 
 
 def _act(app: App, args: argparse.Namespace) -> int:

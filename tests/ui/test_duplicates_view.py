@@ -76,3 +76,24 @@ def test_keep_this_one_and_compare_shows_where_they_match(qtbot, window, planted
     assert agreeing.sum() > 0.8 * drawn.sum() > 0  # the copy agrees with the original all over
     assert len(window.compare.views[0].overlay.childItems()) >= 2  # the map and the other's outline
     assert "an edited copy" in window.compare.summary.text()
+
+
+def test_the_view_shows_how_far_the_search_has_got_while_it_proves_pairs(qtbot, window, planted):
+    """A first grouping proves pairs in pixels for minutes on a library of bursts: the status
+    line says how far it has got (the progress of the running search only), and the answer
+    replaces it."""
+    window.duplicates_button.click()
+    view = window.duplicates
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=30000)  # the first search's answer
+    shown = []
+    # connected after the window's own slot: the status line as that slot left it
+    view.progress.connect(lambda look, stage, done, total: shown.append((stage, done, total, view.status.text())))
+    with qtbot.waitSignal(view.groups_ready, timeout=30000):
+        view.refresh()
+    proving = [x for x in shown if x[0] == "proving"]
+    assert proving and proving[-1][1] == proving[-1][2] > 0, shown
+    said = proving[-1][3]
+    assert "look-alikes proven in pixels, photos: " in said and "Looking for duplicates (copies)" in said
+    assert "group(s)" in view.status.text()
+    view._progress(1, "proving", 1, 9)  # an earlier search's, arriving late: not shown
+    assert "group(s)" in view.status.text()

@@ -116,10 +116,13 @@ def regroup_around(library: Library, group: DuplicateGroup, chosen: Candidate,
 def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str] = DEFAULT_RULES,
                     reference: Sequence[str] = (), prefer: Sequence[str] = (),
                     fill_regions: RegionSource | None = None, fill_pixels: PixelSource | None = None,
-                    report: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
+                    report: Callable[[int, int], None] | None = None,
+                    proving: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
     """The groups, best score first. A writable library's pairs are brought up to date first
     (only photos indexed since the last time are looked at) and its verdicts are stored; a
-    read-only one uses the pairs as stored and keeps new verdicts in memory."""
+    read-only one uses the pairs as stored and keeps new verdicts in memory. Progress:
+    `report(done, total)` over the photos whose neighbourhoods are looked at, then
+    `proving(done, total)` over the photos with candidates, as their pairs are proven in pixels."""
     if level not in LEVELS:
         raise PhotosearchError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
     if library.catalog.outdated is not None:
@@ -147,20 +150,21 @@ def find_duplicates(library: Library, level: str = "copies", rules: Sequence[str
         pairs = [p for p in pairs if (min(p.a, p.b), max(p.a, p.b)) not in decided]
     with Verifier(library, fill_pixels) as verifier:
         groups = _groups(library, level, pairs, info, level_test(level, verifier, info, decided), verifier, rules,
-                         reference, prefer, decided)
+                         reference, prefer, decided, proving)
         verifier.check()
         return groups
 
 
 def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tuple[Candidate, str | None]],
             accepts: Accepts, verifier: Verifier, rules: Sequence[str], reference: Sequence[str],
-            prefer: Sequence[str], decided: Collection[tuple[int, int]] = ()) -> list[DuplicateGroup]:
+            prefer: Sequence[str], decided: Collection[tuple[int, int]] = (),
+            proving: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
     order = sorted(info, key=lambda i: (preference(info[i][0], rules, reference, prefer), info[i][0].path))
     out: list[DuplicateGroup] = []
     placed: set[int] = set()
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         released: set[int] = set()
-        stars = star_groups(pairs, order, accepts)
+        stars = star_groups(pairs, order, accepts, proving if round_ == 0 else None)
         finished = [(g, *_finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided))
                     for g in stars]
         for _star, group, dropped in _take_in(library, level, finished, pairs, info, accepts, verifier, rules,

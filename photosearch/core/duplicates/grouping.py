@@ -35,9 +35,12 @@ class Group:
     scores: dict[int, float] = field(default_factory=dict)  # member -> look-alike score to the centre, where stored
 
 
-def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -> list[Group]:
+def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts,
+                report: Callable[[int, int], None] | None = None) -> list[Group]:
     """Stars from candidate pairs; `order`: the photos, best to keep first (a photo not in it
-    comes after those that are)."""
+    comes after those that are). `report(done, total)`: after each wave, how many of the photos
+    with candidates have been met (as a centre or a member), for progress: proving pairs in
+    pixels is most of a first grouping."""
     adjacent: dict[int, dict[int, float]] = {}
     for p in pairs:
         adjacent.setdefault(p.a, {})[p.b] = p.score
@@ -46,6 +49,7 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
     # not yet tried as a centre, best to keep first
     pending = collections.deque(sorted(adjacent, key=lambda i: (rank.get(i, len(rank)), i)))
     taken: set[int] = set()
+    left = set(adjacent)  # neither tried as a centre nor grouped yet (for `report`)
     groups: list[Group] = []
     while pending:
         # a wave: the next centres, each with candidates no earlier centre of the wave asks for;
@@ -58,6 +62,7 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
             c = pending.popleft()
             cands = [m for m in adjacent[c] if m not in taken]
             if c in taken or not cands:
+                left.discard(c)
                 continue  # grouped already, or nothing left to group with
             if c in claimed or claimed.intersection(cands):
                 waiting.append(c)
@@ -87,6 +92,12 @@ def star_groups(pairs: Sequence[Pair], order: Sequence[int], accepts: Accepts) -
                 taken.add(x)
                 g.members.append(x)
         groups.extend(formed)
+        for c, _ in wave:
+            left.discard(c)
+        for g in formed:
+            left.difference_update(g.members)
+        if report is not None:
+            report(len(adjacent) - len(left), len(adjacent))
     return groups
 
 

@@ -11,6 +11,7 @@ another process is indexing is open read-only here: nothing can be moved or deci
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,9 @@ KEEP_RULES = {
 class DuplicatesWindow(QWidget):
     groups_ready = Signal(int)  # number of groups shown
     acted = Signal(str)  # what was done, in words
+    # (which look, what is done, how many, of how many), from the worker: a first grouping of a
+    # library of bursts proves thousands of pairs in pixels, minutes with nothing else moving
+    progress = Signal(int, str, int, int)
 
     def __init__(self, session: Session, compare: Callable[[str, str], object] | None = None,
                  parent: QWidget | None = None):
@@ -65,6 +69,9 @@ class DuplicatesWindow(QWidget):
         self._unproven: set[int] = set()  # groups shown with a photo the user chose, not yet proven against it
         self.runner.done.connect(self._done)
         self.runner.failed.connect(self._failed)
+        self.progress.connect(self._progress)
+        self._looks = 0  # finds asked for; progress is shown for the running one only
+        self._looking: tuple[int, str] | None = None  # (that find, its level) while it runs
         session.add_worker(self.runner)
         session.library_changed.connect(self._library_changed)
         self._library: Library | None = None  # the library the groups shown come from
@@ -158,16 +165,40 @@ class DuplicatesWindow(QWidget):
         pixels = self.session.app.pixel_source(lib)
         self.status.setText(f"Looking for duplicates ({level})…")
         self.view.setFocus()
+        self._looks += 1
+        self._looking = look = (self._looks, level)
+        said = {"pairs": 0.0, "proving": 0.0}
 
-        def work() -> tuple[Library, list[DuplicateGroup], list[str]]:
+        def tell(stage: str) -> Callable[[int, int], None]:
+            def report(done: int, total: int) -> None:
+                now = time.monotonic()
+                if done < total and now - said[stage] < 0.25:
+                    return  # a few lines a second are enough to see it move
+                said[stage] = now
+                try:
+                    self.progress.emit(look[0], stage, done, total)
+                except RuntimeError:  # the window is gone: the work goes on, unseen
+                    pass
+            return report
+
+        def work() -> tuple[Library, list[DuplicateGroup], list[str], int]:
             notes = journal.reconcile(lib) if lib.writable else []
-            return lib, find_duplicates(lib, level, rules, fill_regions=fill, fill_pixels=pixels), notes
+            return lib, find_duplicates(lib, level, rules, fill_regions=fill, fill_pixels=pixels,
+                                        report=tell("pairs"), proving=tell("proving")), notes, look[0]
 
         self.runner.submit(work, "find")
 
+    def _progress(self, look: int, stage: str, done: int, total: int) -> None:
+        if self._looking is None or look != self._looking[0]:
+            return  # an earlier find's, or one that has finished
+        what = "new photos looked at" if stage == "pairs" else "look-alikes proven in pixels, photos"
+        self.status.setText(f"Looking for duplicates ({self._looking[1]})… {what}: {done:,} of {total:,}")
+
     def _done(self, tag: object, result: Any, seconds: float) -> None:
         if tag == "find":
-            lib, groups, notes = result
+            lib, groups, notes, look = result
+            if self._looking is not None and self._looking[0] == look:
+                self._looking = None
             if self._library is None or lib is not self._library:
                 return  # another library's groups, asked before a switch
             self.loader.new_generation()
@@ -205,6 +236,8 @@ class DuplicatesWindow(QWidget):
                 self.refresh()
 
     def _failed(self, tag: object, failure: JobFailure) -> None:
+        if tag == "find":
+            self._looking = None  # its progress, still on its way, would hide why it failed
         self.status.setText(f"Could not {tag}: {failure.message}")
         self.acted.emit(f"failed: {failure.message}")
         if tag in ("trash", "move", "keep", "kept"):

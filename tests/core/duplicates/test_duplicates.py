@@ -34,6 +34,22 @@ def test_a_chain_of_similar_shots_does_not_become_one_group():
         assert all(tuple(sorted((g.centre, m))) in proven for m in g.members[1:])
 
 
+def test_grouping_reports_how_many_photos_it_has_met_until_all(monkeypatch):
+    """Proving pairs in pixels is most of a first grouping: the photos met so far (tried as a
+    centre or grouped) are reported after each wave of proofs, never backwards, ending at all of
+    those with candidates; photos with no candidate are not counted."""
+    import photosearch.core.duplicates.grouping as grouping
+
+    pairs = [Pair(i, i + 1, 0.95, 0.95) for i in range(0, 200, 2)] + [Pair(i, i + 1, 0.9, 0.9) for i in range(1, 60, 2)]
+    seen = []
+    monkeypatch.setattr(grouping, "WAVE", 8)  # several waves from a small library
+    groups = star_groups(pairs, list(range(300)), _accepts({(i, i + 1) for i in range(0, 200, 2)}),
+                         lambda done, total: seen.append((done, total)))
+    assert len(groups) == 100 and len(seen) > 5
+    assert {t for _, t in seen} == {200} and seen[-1] == (200, 200)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:])) and seen[0][0] < 200
+
+
 def test_members_are_proven_against_the_centre_and_look_alikes_are_not_enough():
     # 1, 2, 3 look alike and 1-2, 1-3 are proven; 4-5 look alike but are not proven (two shots of
     # one monument): no group, however high their look-alike score
