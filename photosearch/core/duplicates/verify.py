@@ -33,9 +33,6 @@ from .residual import TEXTURE, Residual, block_for, block_means, block_ncc, comp
 DIFFERENT, SAME_VIEW, COPY, IDENTICAL = 0, 1, 2, 3
 VERDICT_NAMES = {DIFFERENT: "different", SAME_VIEW: "same view", COPY: "copy", IDENTICAL: "identical"}
 
-# an alignment putting every corner of B within this many pixels of one looked at closely is
-# not looked at again (bursts: the box and the keypoints most often agree to 0.04 px)
-LOOKED_ALIKE = 0.5
 QUICK_REJECT = 0.45  # the quick look's correlation below which no copy or burst was ever seen (<= 0.81)
 FLAT = 3.0  # grey levels of spread below which a picture is blank (a page, a sky, a black frame)
 TOO_FLAT = "too little detail in the pictures to prove they are the same"
@@ -250,24 +247,11 @@ def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
                      "blocks": float(textured), "noise": noise, "worst": worst})
 
 
-def _near_looked(m: np.ndarray, looked: list[np.ndarray], b: Pixels) -> bool:
-    """Whether B lands, every corner within LOOKED_ALIKE pixels, where an alignment already
-    looked at closely put it: the close look's flow starts from there and ends where it did."""
-    corners = np.array([[0, 0, 1], [b.width, 0, 1], [0, b.height, 1], [b.width, b.height, 1]], np.float64)
-    here = corners @ m.T
-    return any(float(np.abs(corners @ seen.T - here).max()) < LOOKED_ALIKE for seen in looked)
-
-
-def _closest_look(a: Pixels, b: Pixels, found: list[Alignment], best: Evidence | None,
-                  looked: list[np.ndarray]) -> Evidence | None:
-    """The best verdict of these alignments (or `best`), a copy ending the search; `looked`:
-    the alignments looked at closely so far (one found again by other means is not looked at twice)."""
+def _closest_look(a: Pixels, b: Pixels, found: list[Alignment], best: Evidence | None) -> Evidence | None:
+    """The best verdict of these alignments (or `best`), a copy ending the search."""
     for al in found:
         if al.quick < max(QUICK_REJECT, found[0].quick - 0.2):
             continue  # coarsely the aligned pictures disagree, or far less than the best way: not worth a close look
-        if _near_looked(al.matrix, looked, b):
-            continue
-        looked.append(al.matrix)
         ev = judge(a, b, al, compare_aligned(a, b, al.matrix))
         if best is None or (ev.verdict, ev.facts["agree"]) > (best.verdict, best.facts["agree"]):
             best = ev
@@ -292,13 +276,12 @@ def verify(a: Pixels, b: Pixels, cache: FeatureCache | None = None, keys: tuple[
         same.verdict, same.reason = COPY, "an edited copy: resized"
     if same:
         return same
-    looked: list[np.ndarray] = []
-    best = _closest_look(a, b, found, None, looked)
+    best = _closest_look(a, b, found, None)
     if (best is not None and best.verdict < COPY and found[0].quick >= WHOLE_ENOUGH
             and all(al.source == "whole" for al in found)):
         # a picture cut a little at its edges fits the other's box well enough to mislead: its
         # keypoints say where it really sits
-        best = _closest_look(a, b, align(a, b, cache, keys, points=True), best, looked)
+        best = _closest_look(a, b, align(a, b, cache, keys, points=True), best)
     if best is not None:
         return best
     if min(float(a.grey.std()), float(b.grey.std())) < FLAT:

@@ -396,29 +396,3 @@ def test_a_plain_ball_that_moved_across_a_plain_wall_is_no_copy(backdrop, side, 
         ImageDraw.Draw(img).ellipse([x, y, x + side, y + side], fill=colour)
     ev = judge(jpeg(before), jpeg(after))
     assert ev.verdict < COPY, (ev.reason, ev.facts)
-
-
-def test_an_alignment_found_again_is_not_looked_at_twice(monkeypatch):
-    """The box and the keypoints most often put a burst frame at the same place (to 0.04 px):
-    the close look, most of a verdict's cost, is made once for it; an alignment a few pixels
-    away is looked at on its own."""
-    from photosearch.core.duplicates import verify as verifying
-    from photosearch.core.duplicates.alignment import Alignment
-
-    still = textured(41, (640, 480))
-    thing = textured(77, (640, 480)).crop((100, 100, 160, 200))
-    before, after = still.copy(), still.copy()  # a thing carried across: never a copy
-    before.paste(thing, (60, 60))
-    after.paste(thing, (480, 320))
-    a, b = (record(jpeg(x)) for x in (before, after))
-    looks: list[np.ndarray] = []
-    real = verifying.compare_aligned
-    monkeypatch.setattr(verifying, "compare_aligned", lambda a, b, m: looks.append(m) or real(a, b, m))
-    shift = np.array([[1.0, 0, 0.3], [0, 1.0, -0.2]])
-    found = [Alignment(np.eye(3)[:2], "whole", quick=0.95), Alignment(shift, "points", quick=0.94)]
-    ev = verifying._closest_look(a, b, found, None, [])
-    assert len(looks) == 1 and ev is not None and ev.verdict == SAME_VIEW, (len(looks), ev and ev.reason)
-    away = np.array([[1.0, 0, 3.0], [0, 1.0, 0]])
-    looks.clear()
-    verifying._closest_look(a, b, [found[0], Alignment(away, "points", quick=0.94)], None, [])
-    assert len(looks) == 2
