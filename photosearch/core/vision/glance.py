@@ -82,14 +82,27 @@ def content_shares(boxes: np.ndarray) -> np.ndarray:
     return np.where(share > 0, share, 1.0)
 
 
+FLAT_GLANCE = 3.0  # grey levels of spread (std) under which a glance is flat: no credit
+
+
+def flat(raw: np.ndarray) -> np.ndarray:
+    """[...] per glance of stored glances [..., SIDE, SIDE] (uint8): nearly flat (a blank page, a
+    black frame)? In exact integers, so that the coarse and the full glance agree on it."""
+    x = raw.reshape(-1, SIDE * SIDE)
+    total = x.sum(axis=1, dtype=np.int64)
+    squares = x.astype(np.uint16)
+    squares *= squares  # 255 * 255 still fits
+    spread = SIDE * SIDE * squares.sum(axis=1, dtype=np.int64) - total * total  # n^2 x variance
+    return np.asarray(spread < round(FLAT_GLANCE ** 2) * (SIDE * SIDE) ** 2).reshape(raw.shape[:-2])
+
+
 def normalised(raw: np.ndarray) -> np.ndarray:
-    """[M, 2, SIDE, SIDE] uint8 -> zero-mean unit-norm float32; a nearly flat glance (a blank
-    page, a black frame) becomes zeros: it would correlate with noise, so it gets no credit."""
+    """[M, 2, SIDE, SIDE] uint8 -> zero-mean unit-norm float32; a nearly flat glance becomes
+    zeros: it would correlate with noise, so it gets no credit."""
     x = raw.reshape(-1, SIDE * SIDE).astype(np.float32)
     x -= (x @ np.full(SIDE * SIDE, 1 / (SIDE * SIDE), np.float32))[:, None]
     norm = np.sqrt(np.einsum("ij,ij->i", x, x))
-    std = norm / SIDE
-    x *= np.where(std >= 3.0, 1 / np.maximum(norm, 1e-6), 0.0).astype(np.float32)[:, None]
+    x *= np.where(flat(raw).ravel(), 0.0, 1 / np.maximum(norm, 1e-6)).astype(np.float32)[:, None]
     return x.reshape(raw.shape)
 
 
@@ -106,8 +119,8 @@ def coarse_of(raw: np.ndarray) -> np.ndarray:
     cheap first look (measured: every pair correlating >= 0.96 at 32 x 32 did >= 0.95 at 8 x 8).
     From integer sums of the raw pixels, so that no glance is normalised in full for it (most
     pairs are told apart by these alone; normalising every glance of every neighbour, and
-    pooling by a product, was a third of scoring the neighbourhoods). A flat glance is not
-    zeroed here: its full glance is, and that decides (matches)."""
+    pooling by a product, was a third of scoring the neighbourhoods). A flat glance is zeros,
+    as its full glance is."""
     n = SIDE // 8
     # cells summed by adding strided views (numpy's sum over two strided axes of bytes was 4x slower)
     cols = raw.reshape(-1, SIDE, 8, n)
@@ -121,7 +134,8 @@ def coarse_of(raw: np.ndarray) -> np.ndarray:
     pooled = pooled.reshape(*raw.shape[:-2], 8, 8)
     x = (pooled * 64 - pooled.sum(axis=(-2, -1), keepdims=True)).astype(np.float32)  # 64 x (cell - mean)
     norm = np.sqrt((x * x).sum(axis=(-2, -1), keepdims=True))
-    return np.where(norm > 0, x / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+    keep = (norm > 0) & ~flat(raw)[..., None, None]
+    return np.where(keep, x / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
 
 
 def matches(raw: np.ndarray, g_coarse: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
