@@ -143,7 +143,14 @@ def matches(raw: np.ndarray, g_coarse: np.ndarray, a: np.ndarray, b: np.ndarray,
     coarse_of): do their glances correlate >= threshold? Only where the coarse ones come close
     (most neighbours are unrelated) are the full glances normalised and compared."""
     out = np.zeros(len(a), bool)
-    close = np.flatnonzero(correlation(g_coarse[a], g_coarse[b]) >= threshold - 0.1)
+    # a coarse glance of zeros that is not flat says nothing: every cell alike (a fine regular
+    # pattern, whose full glance may well match); the few such are compared in full
+    zero = ~np.any(g_coarse.reshape(*g_coarse.shape[:2], -1), axis=2)  # [M, C]
+    blind = np.zeros(len(g_coarse), bool)
+    rows = np.flatnonzero(zero.any(axis=1))
+    if len(rows):
+        blind[rows] = (zero[rows] & ~flat(raw[rows])).any(axis=1)
+    close = np.flatnonzero((correlation(g_coarse[a], g_coarse[b]) >= threshold - 0.1) | blind[a] | blind[b])
     if len(close):
         rows, at = np.unique(np.concatenate([a[close], b[close]]), return_inverse=True)
         g = normalised(raw[rows])
