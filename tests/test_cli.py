@@ -322,3 +322,23 @@ def test_model_info_of_a_known_model_not_installed_shows_its_catalogue_entry(iso
     assert "not installed" in out and "Apache-2.0" in out and "sha256" in out and "MB download" in out
     assert "photosearch model download resnet50" in out
     assert run("model", "info", "nope", home=isolated_home, check=False).returncode == 1
+
+
+def test_a_count_moves_on_a_terminal_only_once_a_percent_and_ends_its_line():
+    import io
+
+    from photosearch.cli.output import CountProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    line, plain = Tty(), io.StringIO()
+    for stream in (line, plain):
+        count = CountProgress("proving", 200, " photos", stream)
+        for done in (0, 1, 2, 150, 300):
+            count(done, 300)
+        CountProgress("small", 200, "", stream)(5, 10)  # too little to be worth a line
+    shown = line.getvalue().split("\r\033[K")[1:]
+    assert shown == ["proving: 0/300 photos", "proving: 150/300 photos", "proving: 300/300 photos\n"]
+    assert plain.getvalue() == ""  # a script's stderr stays quiet

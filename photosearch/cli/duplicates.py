@@ -20,6 +20,7 @@ from ..core.duplicates.keep import parse_rules, resolve_folders
 from ..core.duplicates.levels import LEVELS
 from ..core.errors import LibraryLocked, PhotosearchError
 from ..core.library.libraries import Library
+from .output import CountProgress
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -112,24 +113,12 @@ def run(app: App, args: argparse.Namespace) -> int:
 
 
 def _find(app: App, library: Library, args: argparse.Namespace) -> list[DuplicateGroup]:
-    def progress(done: int, total: int) -> None:
-        if total >= 2000 and sys.stderr.isatty():
-            print(f"\rlooking at new photos: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
-
-    shown = [-1]
-
-    def proving(done: int, total: int) -> None:
-        # the slow part of a first grouping (a minute for a few thousand photos of bursts): a
-        # line that moves, on a terminal only (scripts read stdout, and stderr stays quiet)
-        percent = done * 100 // max(total, 1)
-        if total >= 200 and sys.stderr.isatty() and percent != shown[0]:
-            shown[0] = percent
-            print(f"\rproving look-alikes in pixels: {done}/{total} photos", end="" if done < total else "\n",
-                  file=sys.stderr)
-
+    # proving pairs in pixels is the slow part of a first grouping (a minute for a few thousand
+    # photos of bursts)
     return find_duplicates(library, args.level, parse_rules(args.keep), resolve_folders(args.reference),
                            resolve_folders(args.prefer), app.region_source(library), app.pixel_source(library),
-                           progress, proving)
+                           CountProgress("looking at new photos", 2000),
+                           CountProgress("proving look-alikes in pixels", 200, " photos"))
 
 
 def _act(app: App, args: argparse.Namespace) -> int:

@@ -75,6 +75,25 @@ class ByteProgress:
             self.stream.write("\n")
 
 
+class CountProgress:
+    """A count that moves on one terminal line ("label: done/total unit"), for work that takes a
+    while when there is much of it (a total of at least `least`); silent on anything but a
+    terminal (scripts read stdout, and stderr stays quiet)."""
+
+    def __init__(self, label: str, least: int, unit: str = "", stream: TextIO = sys.stderr):
+        self.label, self.least, self.unit, self.stream = label, least, unit, stream
+        self.tty = stream.isatty()
+        self.shown = -1  # the percentage on the line
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if total < self.least or not self.tty or percent == self.shown:
+            return
+        self.shown = percent
+        self.stream.write(f"\r\033[K{self.label}: {done}/{total}{self.unit}" + ("\n" if done >= total else ""))
+        self.stream.flush()
+
+
 def print_hits(hits: list[Hit], as_json: bool, query: object = None) -> None:
     if as_json:
         print(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
