@@ -38,6 +38,8 @@ import numpy as np
 from _common import load_script, out_dir, shared_dir
 from PIL import Image, ImageOps
 
+from photosearch.core.duplicates.verify import FLAT
+
 quality = load_script("benchmarks/quality.py")
 
 COPY_EDITS = ["downscale", "jpeg", "rotate90", "hflip", "color", "border", "overlay", "screenshot"]
@@ -274,6 +276,16 @@ def places_run(app, work: Path, photos: Path, places: list[Path], model: Path,  
         print(f"    without video frames (no capture time; see README): precision "
               f"{tp_still / max(len(still), 1):.3f}, recall {tp_still / max(len(still_pos), 1):.3f}, "
               f"false pairs {len(still - still_pos)}")
+        missed = collections.Counter(source(a) for a, _ in pos - copies)
+        print("    missed pairs by source: " + ", ".join(f"{k} {n}" for k, n in missed.most_common()))
+        # a planted copy of a blank frame (a film's first, black frame) has nothing in it to prove:
+        # by rule never a copy (verify.TOO_FLAT), so its pairs count as missed above
+        blank = {g for name, g in group.items() if g and not name.startswith("copyof")
+                 and float(np.asarray(Image.open(folder / name).convert("L"), np.float32).std()) < FLAT}
+        blank_pos = {p for p in pos if group[p[0]] in blank}
+        if blank_pos:
+            print(f"    recall without the {len(blank_pos)} pairs of copies of a blank frame (nothing to prove: "
+                  f"never copies by rule): {len((copies & pos) - blank_pos) / max(len(pos - blank_pos), 1):.3f}")
         for a, b in sorted(copies - pos)[:10]:
             print(f"    false: {a} ~ {b}")
         similar = _found(find_duplicates(lib, "similar")) - pos
