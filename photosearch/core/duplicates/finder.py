@@ -332,19 +332,20 @@ def _not_drawn_on(keep: Candidate, others: list[Candidate], twins: set[int] | No
                   verifier: Verifier, rules: Sequence[str], prefer: Sequence[str]) -> Candidate | None:
     """Another photo to keep when the rules chose one with something drawn on it that its copies
     lack (a caption, a logo: keep.drawn_on), as a re-saved copy often is the bigger file: the
-    rules' choice among its copies that are that photo without the drawing (the same size and
-    framing, re-encoded at most: its original), if every member reaches the level against it and
-    nothing is drawn on it either. None where the group holds no such copy (a mirrored, recoloured
-    or harder recompressed copy is not better than a caption). `twins`: the photos with `keep`'s
-    pixels, when known."""
+    rules' choice among its copies that are that photo without the drawing (the same size,
+    nothing else missing, re-encoded at most: its original), if every member reaches the level
+    against it and nothing is drawn on it either. None where the group holds no such copy (a
+    mirrored, recoloured or harder recompressed copy is not better than a caption). `twins`: the
+    photos with `keep`'s pixels, when known."""
     group = [keep, *others]
     twins = twins if twins is not None else _twins(keep.id, group, verifier)
     copies = [c for c in others if c.id not in twins]
     added = _additions(verifier, keep, copies)
     if not drawn_on([a.changed for a in added]):
         return None
+    size = keep.width * keep.height  # the photo's own size (a copy framed bigger is not the photo)
     pool = [c for c, a in zip(copies, added) if added_at_most(a.reason, a.noise) and by_rules(c, (), prefer)
-            and c.width * c.height >= SAME_PICTURE * keep.width * keep.height]
+            and SAME_PICTURE * size <= c.width * c.height <= size / SAME_PICTURE]
     if not pool:
         return None
     better = choose(pool, rules, (), prefer)[0]

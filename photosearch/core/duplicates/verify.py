@@ -73,6 +73,7 @@ OTHER_MOMENT = 0.7
 VIEW_COVERAGE = 0.5
 ADDED = 0.02  # share of changed blocks at which a copy is one "with something added" (text, a logo)
 ADDED_WORDS = "with something added (text, a logo)"
+FRAMED_WORDS = "framed (or in a screenshot)"
 COPY_WORDS = "an edited copy: "
 SAME_WORDS = "the same picture: "
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
@@ -123,7 +124,7 @@ def _edits(al: Alignment, r: Residual, a: Pixels, b: Pixels) -> list[str]:
         out.append("resized")
     framed = [p for p in (a, b) if (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) < 0.93 * p.width * p.height]
     if len(framed) == 1:
-        out.append("framed (or in a screenshot)")
+        out.append(FRAMED_WORDS)
     if abs(r.gain - 1) > 0.08:
         out.append("recoloured")
     if r.changed >= ADDED:
@@ -134,11 +135,13 @@ def _edits(al: Alignment, r: Residual, a: Pixels, b: Pixels) -> list[str]:
 def added_at_most(reason: str, noise: float) -> bool:
     """Whether a pair's words (those `_edits` writes) and the difference of the rest (`noise`)
     say one picture is the other with something added at most: nothing cropped, turned,
-    mirrored, resized, framed or recoloured, and the rest re-encoded at most (a recolouring the
-    words miss, a harder recompression, differ more: against the benchmark's captioned copies,
-    their originals and re-encodes 0.43 at the 95th percentile, recompressions at quality 15-30
-    0.53 at the 5th)."""
-    return (reason.startswith(SAME_WORDS) or reason in (COPY_WORDS + ADDED_WORDS, COPY_WORDS + "re-encoded")) \
+    mirrored, resized or recoloured, and the rest re-encoded at most (a recolouring the words
+    miss, a harder recompression, differ more: against the benchmark's captioned copies, their
+    originals and re-encodes 0.43 at the 95th percentile, recompressions at quality 15-30 0.53 at
+    the 5th). "Framed" may be said too: a logo drawn over a photo's flat border widens its
+    content box, and the photo without it reads as framed."""
+    edits = {ADDED_WORDS, FRAMED_WORDS, ADDED_WORDS + " and " + FRAMED_WORDS, FRAMED_WORDS + " and " + ADDED_WORDS}
+    return (reason.startswith(SAME_WORDS) or reason in {COPY_WORDS + w for w in (*edits, "re-encoded")}) \
         and noise <= IDENTICAL_NOISE
 
 
