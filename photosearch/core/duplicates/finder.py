@@ -20,21 +20,11 @@ from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
 from .glance_pairs import update_glance_pairs
 from .grouping import Accepts, Group, star_groups
-from .keep import (
-    DEFAULT_RULES,
-    SAME_PICTURE,
-    Candidate,
-    by_rules,
-    choose,
-    drawn_on,
-    one_per_file,
-    preference,
-    resolve_folders,
-)
+from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
-from .verdicts import Added, PixelSource, Verifier, key
-from .verify import DIFFERENT, IDENTICAL, SAME_VIEW, added_at_most
+from .verdicts import PixelSource, Verifier, key
+from .verify import DIFFERENT, IDENTICAL, SAME_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +165,6 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
     for round_ in range(ROUNDS):
         released: set[int] = set()
         stars = star_groups(pairs, order, accepts, proving if round_ == 0 else None)
-        # what each member lacks of its centre (the keep rules' check below), read at once
-        verifier.additions([key(g.centre, m) for g in stars for m in g.members if m != g.centre])
         finished = [(g, *_finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided))
                     for g in stars]
         for _star, group, dropped in _take_in(library, level, finished, pairs, info, accepts, verifier, rules,
@@ -314,10 +302,6 @@ def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candid
         others = [c for c in others if c.id in stay]
         protected = [c for c in protected if c.id in stay]
         scores = {}
-    if not protected and by_rules(keep, reference, prefer):
-        better = _not_drawn_on(keep, others, twins if keep.id in twins else None, accepts, verifier, rules, prefer)
-        if better is not None:
-            keep, others, scores = better, [keep, *(c for c in others if c is not better)], {}
     unscored = [c.id for c in others if c.id not in scores]
     if unscored:  # members proven through the second hop, or against another photo kept
         scores.update({k[0] if k[1] == keep.id else k[1]: s
@@ -326,40 +310,6 @@ def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candid
         return None, dropped  # everything is protected or kept: nothing to review
     return DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
                           _evidence(library, (keep.id, g.centre), [c.id for c in others])), dropped
-
-
-def _not_drawn_on(keep: Candidate, others: list[Candidate], twins: set[int] | None, accepts: Accepts,
-                  verifier: Verifier, rules: Sequence[str], prefer: Sequence[str]) -> Candidate | None:
-    """Another photo to keep when the rules chose one with something drawn on it that its copies
-    lack (a caption, a logo: keep.drawn_on), as a re-saved copy often is the bigger file: the
-    rules' choice among its copies that are that photo without the drawing (the same size,
-    nothing else missing, re-encoded at most: its original), if every member reaches the level
-    against it and nothing is drawn on it either. None where the group holds no such copy (a
-    mirrored, recoloured or harder recompressed copy is not better than a caption). `twins`: the
-    photos with `keep`'s pixels, when known."""
-    group = [keep, *others]
-    twins = twins if twins is not None else _twins(keep.id, group, verifier)
-    copies = [c for c in others if c.id not in twins]
-    added = _additions(verifier, keep, copies)
-    if not drawn_on([a.changed for a in added]):
-        return None
-    size = keep.width * keep.height  # the photo's own size (a copy framed bigger is not the photo)
-    pool = [c for c, a in zip(copies, added) if added_at_most(a.reason, a.noise) and by_rules(c, (), prefer)
-            and SAME_PICTURE * size <= c.width * c.height <= size / SAME_PICTURE]
-    if not pool:
-        return None
-    better = choose(pool, rules, (), prefer)[0]
-    rest = [c for c in group if c is not better]
-    if not all(accepts([(better.id, c.id) for c in rest])):
-        return None
-    theirs = [c for c in rest if c.id not in twins and c.id not in _twins(better.id, group, verifier)]
-    return None if drawn_on([a.changed for a in _additions(verifier, better, theirs)]) else better
-
-
-def _additions(verifier: Verifier, anchor: Candidate, members: list[Candidate]) -> list[Added]:
-    """What each member differs from `anchor` by (nothing known where it was not proven in pixels)."""
-    found = verifier.additions([key(anchor.id, c.id) for c in members])
-    return [found.get(key(anchor.id, c.id), Added(0.0, 255.0, "")) for c in members]
 
 
 def _twins(centre: int, members: list[Candidate], verifier: Verifier) -> set[int]:
@@ -384,7 +334,7 @@ def _evidence(library: Library, proven_against: tuple[int, int], others: list[in
                 try:
                     out[other] = str(json.loads(row[0]).get("reason", ""))
                     break
-                except ValueError:  # a damaged row: the group stands, its words are missing
+                except (ValueError, AttributeError):  # a damaged row (JSON or not): the group stands, wordless
                     continue
     return out
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PhotosearchError
-from .verify import ADDED
 
 # resolution first (of the picture: a frame adds pixels, not picture), then the larger file, then
 # the older capture date (EXIF, else the file's date), then the camera original over a re-encode
@@ -110,31 +109,6 @@ def in_folders(path: str, folders: Sequence[str]) -> bool:
 
 def _in(c: Candidate, folders: Sequence[str]) -> bool:
     return bool(folders) and any(in_folders(p, folders) for p in c.names)
-
-
-def by_rules(c: Candidate, reference: Sequence[str] = (), prefer: Sequence[str] = ()) -> bool:
-    """Whether only the rules chose `c` among its group (no reference or preferred folder holds
-    it, the user did not choose it, it has no RAW file beside it): what pixels may overrule."""
-    return not (c.chosen or c.companions or _in(c, reference) or _in(c, prefer))
-
-
-# the share of a kept photo's copies (its identical twins aside) that must lack something it
-# holds before its pixels overrule the rules: among the benchmark's 207 groups, the photos the
-# rules kept that nothing was drawn on differed "with something added" from at most 45 % of
-# their copies, the 16 kept copies with a caption and a logo from 8 to 100 % (13 of them 70 % or
-# more); checked on the library of places: its 4 kept captioned copies 0.88-1.0, its originals
-# at most 0.33 (frames of a still camera with other moments as false copies reach 1.0, but no
-# copy there is the frame without a drawing, so none is given way to)
-DRAWN_ON = 0.7
-
-
-def drawn_on(changed: Sequence[float]) -> bool:
-    """Whether a photo holds something drawn on it (a caption, a logo) that its copies lack, from
-    how much each of its copies differs from it by something added (verify.py's `changed`; its
-    identical twins left out): what was drawn on one copy is missing from every other, while a
-    photo nothing was drawn on differs only from the copies that were drawn on. Two copies at
-    least: with one, either could be the one drawn on."""
-    return len(changed) >= 2 and sum(c >= ADDED for c in changed) >= DRAWN_ON * len(changed)
 
 
 def lossless(c: Candidate) -> bool:

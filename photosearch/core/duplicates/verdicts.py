@@ -12,14 +12,12 @@ A pair's verdict is dropped with the pair when either photo gets a new vector (p
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import NamedTuple
 
 import cv2
 
@@ -39,14 +37,6 @@ UNVERIFIED = "could not be verified (an error in photosearch; it is asked again 
 # still camera with people walking are not copies
 RULES_VERSION = "13"
 Key = tuple[int, int]
-
-
-class Added(NamedTuple):
-    """What the keep rules read of a proven pair (verify.py's facts): the share of it that differs
-    by something added (a caption, a logo), how much the rest differs, and the verdict's words."""
-    changed: float
-    noise: float
-    reason: str
 
 
 def key(a: int, b: int) -> Key:
@@ -136,7 +126,6 @@ class Verifier:
         self.fill = fill
         self.workers = workers or os.cpu_count() or 1
         self._memo: dict[Key, int] = {}
-        self._added: dict[Key, Added] = {}  # of the pairs met, for the keep rules
         self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
         self.proved = 0  # ... of them with a verdict (not failed, both records read)
@@ -173,24 +162,6 @@ class Verifier:
                 "SELECT a, b, verdict FROM dup_pairs WHERE verdict IS NOT NULL AND a IN", sorted(by_a))
             wanted = set(rest)
             out.update({(a, b): int(v) for a, b, v in rows if (a, b) in wanted})
-        return out
-
-    def additions(self, pairs: Sequence[Key]) -> dict[Key, Added]:
-        """What each proven pair differs by (`Added`), from this run's proofs or the evidence stored
-        with the pair; a pair with none (not proven in pixels) is left out."""
-        out = {k: self._added[k] for k in pairs if k in self._added}
-        rest = {k for k in pairs if k not in out} if self._trust_stored else set()
-        if rest:
-            rows = self.library.catalog.select_in("SELECT a, b, evidence FROM dup_pairs WHERE evidence IS NOT NULL "
-                                                  "AND a IN", sorted({a for a, _ in rest}))
-            for a, b, evidence in rows:
-                if (a, b) in rest:
-                    try:
-                        facts = json.loads(evidence)
-                        self._added[(a, b)] = out[(a, b)] = Added(float(facts["changed"]), float(facts["noise"]),
-                                                                  str(facts["reason"]))
-                    except (ValueError, TypeError, KeyError):  # a damaged row, or no such numbers: unknown
-                        continue
         return out
 
     def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
@@ -238,8 +209,6 @@ class Verifier:
         proven = {k: ev for k, ev in found.items()
                   if k[0] in records and k[1] in records and ev.reason != UNVERIFIED}
         self.proved += len(proven)
-        self._added.update({k: Added(ev.facts["changed"], ev.facts["noise"], ev.reason) for k, ev in proven.items()
-                            if "changed" in ev.facts and "noise" in ev.facts})
         if proven and not self.library.catalog.readonly:
             self._store(proven)
         return found

@@ -71,11 +71,6 @@ COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, n
 # recompression can be 'similar' then)
 OTHER_MOMENT = 0.7
 VIEW_COVERAGE = 0.5
-ADDED = 0.02  # share of changed blocks at which a copy is one "with something added" (text, a logo)
-ADDED_WORDS = "with something added (text, a logo)"
-FRAMED_WORDS = "framed (or in a screenshot)"
-COPY_WORDS = "an edited copy: "
-SAME_WORDS = "the same picture: "
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97
 IDENTICAL_NOISE = 0.6  # median absolute difference (smoothed grey levels): re-encoding, not an edit
@@ -124,25 +119,12 @@ def _edits(al: Alignment, r: Residual, a: Pixels, b: Pixels) -> list[str]:
         out.append("resized")
     framed = [p for p in (a, b) if (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) < 0.93 * p.width * p.height]
     if len(framed) == 1:
-        out.append(FRAMED_WORDS)
+        out.append("framed (or in a screenshot)")
     if abs(r.gain - 1) > 0.08:
         out.append("recoloured")
-    if r.changed >= ADDED:
-        out.append(ADDED_WORDS)
+    if r.changed >= 0.02:
+        out.append("with something added (text, a logo)")
     return out or ["re-encoded"]
-
-
-def added_at_most(reason: str, noise: float) -> bool:
-    """Whether a pair's words (those `_edits` writes) and the difference of the rest (`noise`)
-    say one picture is the other with something added at most: nothing cropped, turned,
-    mirrored, resized or recoloured, and the rest re-encoded at most (a recolouring the words
-    miss, a harder recompression, differ more: against the benchmark's captioned copies, their
-    originals and re-encodes 0.43 at the 95th percentile, recompressions at quality 15-30 0.53 at
-    the 5th). "Framed" may be said too: a logo drawn over a photo's flat border widens its
-    content box, and the photo without it reads as framed."""
-    edits = {ADDED_WORDS, FRAMED_WORDS, ADDED_WORDS + " and " + FRAMED_WORDS, FRAMED_WORDS + " and " + ADDED_WORDS}
-    return (reason.startswith(SAME_WORDS) or reason in {COPY_WORDS + w for w in (*edits, "re-encoded")}) \
-        and noise <= IDENTICAL_NOISE
 
 
 def _words(items: list[str]) -> str:
@@ -205,9 +187,9 @@ def judge(a: Pixels, b: Pixels, al: Alignment, r: Residual) -> Evidence:
                       and _same_size(a, b))
         if (same_frame and r.agree >= IDENTICAL_AGREE and r.changed <= 0.01 and r.noise <= IDENTICAL_NOISE
                 and max(r.worst, r.worst_frame) <= IDENTICAL_WORST):
-            ev.verdict, ev.reason = IDENTICAL, SAME_WORDS + "the same pixels, re-encoded at most"
+            ev.verdict, ev.reason = IDENTICAL, "the same picture: the same pixels, re-encoded at most"
         else:
-            ev.verdict, ev.reason = COPY, COPY_WORDS + _words(_edits(al, r, a, b))
+            ev.verdict, ev.reason = COPY, "an edited copy: " + _words(_edits(al, r, a, b))
         return ev
     if min(r.coverage_a, r.coverage_b) >= VIEW_COVERAGE and r.agree + r.moved >= VIEW_MATCH:
         ev.verdict = SAME_VIEW
@@ -260,7 +242,7 @@ def _the_same_pixels(a: Pixels, b: Pixels, al: Alignment) -> Evidence | None:
     noise = float(np.median(diff[::7]))
     if noise > IDENTICAL_NOISE or worst > QUICK_IDENTICAL_WORST:
         return None
-    return Evidence(IDENTICAL, SAME_WORDS + "the same pixels, re-encoded at most", al, None,
+    return Evidence(IDENTICAL, "the same picture: the same pixels, re-encoded at most", al, None,
                     {"coverage_a": 1.0, "coverage_b": 1.0, "agree": 1.0, "moved": 0.0, "changed": 0.0,
                      "blocks": float(textured), "noise": noise, "worst": worst})
 

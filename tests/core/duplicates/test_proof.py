@@ -160,6 +160,21 @@ def test_a_damaged_pixel_record_is_made_again(isolated_home, make_lib, app):
         assert pid in pixel_records(lib, [pid])  # and kept
 
 
+@pytest.mark.parametrize("evidence", ["[1, 2]", "\"words\"", "7", "{not json"])
+def test_a_damaged_evidence_row_leaves_the_group_without_its_words(isolated_home, make_lib, app, evidence):
+    # a reviewer's find: evidence that parsed but was no object stopped every grouping
+    from photosearch.core.duplicates.finder import find_duplicates
+    photos = make_lib({"a.jpg": 1, "copy.jpg": "=a.jpg"})
+    with app.libraries.open("lib", write=True) as lib:
+        [before] = find_duplicates(lib, "copies")
+        assert before.evidence  # the words of the proof, as stored
+        with lib.catalog.transaction() as c:
+            c.execute("UPDATE dup_pairs SET evidence=?", (evidence,))
+        [after] = find_duplicates(lib, "copies")
+    assert {c.path for c in after.members} == {str(photos / "a.jpg"), str(photos / "copy.jpg")}
+    assert not after.evidence
+
+
 def test_a_link_replaced_by_a_file_of_its_own_stops_its_group(isolated_home, make_lib, tmp_path, trash, app):
     from photosearch.core.duplicates import actions
     from photosearch.core.duplicates.finder import find_duplicates
