@@ -96,6 +96,8 @@ def run(app: App, args: argparse.Namespace) -> int:
             print(json.dumps(g.to_dict(), ensure_ascii=False))
             continue
         print(f"keep   {g.keep.path}  ({g.keep.width}x{g.keep.height}, {g.keep.size / 1e6:.1f} MB)")
+        if g.check:
+            print(f"  look: {g.check}")
         for c, s in g.others:
             why = f"  {g.evidence[c.id]}" if c.id in g.evidence else ""
             print(f"{s:6.3f} {c.path}  ({c.width}x{c.height}, {c.size / 1e6:.1f} MB){why}")

@@ -20,7 +20,7 @@ from ..vision.regions import BLOB_BYTES
 from .decisions import decided_pairs, kept_ids
 from .glance_pairs import update_glance_pairs
 from .grouping import Accepts, Group, star_groups
-from .keep import DEFAULT_RULES, Candidate, choose, one_per_file, preference, resolve_folders
+from .keep import DEFAULT_RULES, DRAWN_ON_WORDS, Candidate, choose, drawn_on, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
 from .verdicts import PixelSource, Verifier, key
@@ -36,6 +36,7 @@ class DuplicateGroup:
     others: list[tuple[Candidate, float]]  # with their look-alike score to the photo kept
     protected: list[Candidate]  # in reference folders: never removed
     evidence: dict[int, str] = field(default_factory=dict)  # member id -> why it is at the level
+    check: str = ""  # what to look at before acting on the group (keep.drawn_on), or ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON line `photosearch duplicates --json` prints (an interface: keep its keys)."""
@@ -46,6 +47,8 @@ class DuplicateGroup:
                                         for c, s in self.others]}
         if self.protected:
             d["reference"] = [c.path for c in self.protected]
+        if self.check:
+            d["check"] = self.check
         return d
 
     @property
@@ -165,6 +168,8 @@ def _groups(library: Library, level: str, pairs: list[Pair], info: dict[int, tup
     for round_ in range(ROUNDS):
         released: set[int] = set()
         stars = star_groups(pairs, order, accepts, proving if round_ == 0 else None)
+        # what each member lacks of its centre (keep.drawn_on, for each group's check), read at once
+        verifier.added([key(g.centre, m) for g in stars for m in g.members if m != g.centre])
         finished = [(g, *_finish(library, level, g, info, accepts, verifier, rules, reference, prefer, decided))
                     for g in stars]
         for _star, group, dropped in _take_in(library, level, finished, pairs, info, accepts, verifier, rules,
@@ -308,8 +313,14 @@ def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candid
                        for k, (s, _) in score_of(library, [key(keep.id, i) for i in unscored]).items()})
     if not others:
         return None, dropped  # everything is protected or kept: nothing to review
+    check = ""
+    if not keep.chosen:  # the user's own choice needs no warning
+        same = twins if keep.id in twins else _twins(keep.id, [keep, *others], verifier)
+        copies = [c.id for c in others if c.id not in same]
+        found = verifier.added([key(keep.id, i) for i in copies])
+        check = DRAWN_ON_WORDS if drawn_on([found.get(key(keep.id, i), 0.0) for i in copies]) else ""
     return DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
-                          _evidence(library, (keep.id, g.centre), [c.id for c in others])), dropped
+                          _evidence(library, (keep.id, g.centre), [c.id for c in others]), check), dropped
 
 
 def _twins(centre: int, members: list[Candidate], verifier: Verifier) -> set[int]:

@@ -12,6 +12,7 @@ A pair's verdict is dropped with the pair when either photo gets a new vector (p
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -126,6 +127,7 @@ class Verifier:
         self.fill = fill
         self.workers = workers or os.cpu_count() or 1
         self._memo: dict[Key, int] = {}
+        self._added: dict[Key, float] = {}  # verify.py's `changed` of the pairs met (keep.drawn_on)
         self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
         self.proved = 0  # ... of them with a verdict (not failed, both records read)
@@ -162,6 +164,23 @@ class Verifier:
                 "SELECT a, b, verdict FROM dup_pairs WHERE verdict IS NOT NULL AND a IN", sorted(by_a))
             wanted = set(rest)
             out.update({(a, b): int(v) for a, b, v in rows if (a, b) in wanted})
+        return out
+
+    def added(self, pairs: Sequence[Key]) -> dict[Key, float]:
+        """The share of each proven pair that differs by something added (verify.py's `changed`: a
+        caption, a logo), from this run's proofs or the evidence stored with the pair; a pair with
+        none (not proven in pixels, a damaged row) is left out."""
+        out = {k: self._added[k] for k in pairs if k in self._added}
+        rest = {k for k in pairs if k not in out} if self._trust_stored else set()
+        if rest:
+            rows = self.library.catalog.select_in("SELECT a, b, evidence FROM dup_pairs WHERE evidence IS NOT NULL "
+                                                  "AND a IN", sorted({a for a, _ in rest}))
+            for a, b, evidence in rows:
+                if (a, b) in rest:
+                    try:
+                        self._added[(a, b)] = out[(a, b)] = float(json.loads(evidence)["changed"])
+                    except (ValueError, TypeError, KeyError):
+                        continue
         return out
 
     def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
@@ -209,6 +228,8 @@ class Verifier:
         proven = {k: ev for k, ev in found.items()
                   if k[0] in records and k[1] in records and ev.reason != UNVERIFIED}
         self.proved += len(proven)
+        # rounded as the stored evidence is (Evidence.summary): a later grouping reads the same
+        self._added.update({k: round(ev.facts["changed"], 3) for k, ev in proven.items() if "changed" in ev.facts})
         if proven and not self.library.catalog.readonly:
             self._store(proven)
         return found

@@ -71,6 +71,7 @@ COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, n
 # recompression can be 'similar' then)
 OTHER_MOMENT = 0.7
 VIEW_COVERAGE = 0.5
+ADDED = 0.02  # share of changed blocks at which a copy is one "with something added" (text, a logo)
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97
 IDENTICAL_NOISE = 0.6  # median absolute difference (smoothed grey levels): re-encoding, not an edit
@@ -122,7 +123,7 @@ def _edits(al: Alignment, r: Residual, a: Pixels, b: Pixels) -> list[str]:
         out.append("framed (or in a screenshot)")
     if abs(r.gain - 1) > 0.08:
         out.append("recoloured")
-    if r.changed >= 0.02:
+    if r.changed >= ADDED:
         out.append("with something added (text, a logo)")
     return out or ["re-encoded"]
 

@@ -21,10 +21,18 @@ TEXT_H = 80
 PAD = 8
 KEEP_COLOUR = QColor(40, 160, 70)
 CURSOR_COLOUR = QColor(60, 120, 220)
+LOOK_COLOUR = QColor(200, 100, 0)  # the heading of a group to look at before acting on it
 
 
 def _when(c_date: float) -> str:
     return datetime.datetime.fromtimestamp(c_date).strftime("%Y-%m-%d")
+
+
+def heading(g: DuplicateGroup, row: int) -> str:
+    """The line above a group's photos: what it is, and what to look at before acting on it."""
+    best = max((s for _, s in g.others), default=0.0)
+    text = f"Group {row + 1}: {len(g.members)} photos, {g.level}, best score {best:.2f}"
+    return f"{text}  ·  Look first: {g.check}" if g.check else text
 
 
 class GroupDelegate(QStyledItemDelegate):
@@ -48,13 +56,14 @@ class GroupDelegate(QStyledItemDelegate):
         painter.fillRect(rect, option.palette.alternateBase() if selected else option.palette.base())
         cursor = index.data(CURSOR_ROLE) or 0
         score_of = {c.id: s for c, s in g.others}
-        best = max(score_of.values(), default=0.0)
         small = QFont(painter.font())
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
         painter.setFont(small)
         head = QRect(rect.left() + PAD, rect.top() + 2, rect.width() - 2 * PAD, 16)
-        painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         f"Group {index.row() + 1}: {len(g.members)} photos, {g.level}, best score {best:.2f}")
+        if g.check:  # what to look at before acting on the group stands out
+            painter.setPen(LOOK_COLOUR)
+        painter.drawText(head, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, heading(g, index.row()))
+        painter.setPen(option.palette.text().color())
         for k, c in enumerate(g.members):
             x = rect.left() + PAD + k * CELL_W
             box = QRect(x, rect.top() + 20, THUMB, THUMB)
