@@ -270,7 +270,7 @@ def _one_group_each(groups: list[DuplicateGroup]) -> list[DuplicateGroup]:
             if again(g.keep):
                 continue
             g = DuplicateGroup(g.level, g.keep, [(c, s) for c, s in g.others if not again(c)],
-                               [c for c in g.protected if not again(c)], g.evidence)
+                               [c for c in g.protected if not again(c)], g.evidence, g.check)
             if not g.others:
                 continue
         seen.update(f for c in g.members for f in c.names)
@@ -315,10 +315,11 @@ def _finish(library: Library, level: str, g: Group, info: dict[int, tuple[Candid
         return None, dropped  # everything is protected or kept: nothing to review
     check = ""
     if not keep.chosen:  # the user's own choice needs no warning
-        same = twins if keep.id in twins else _twins(keep.id, [keep, *others], verifier)
+        # a photo kept with the centre's pixels was proven through the centre: its pairs are the centre's
+        anchor, same = (g.centre, twins) if keep.id in twins else (keep.id, _twins(keep.id, [keep, *others], verifier))
         copies = [c.id for c in others if c.id not in same]
-        found = verifier.added([key(keep.id, i) for i in copies])
-        check = DRAWN_ON_WORDS if drawn_on([found.get(key(keep.id, i), 0.0) for i in copies]) else ""
+        found = verifier.added([key(anchor, i) for i in copies])  # unproven in pixels: nothing added
+        check = DRAWN_ON_WORDS if drawn_on([found.get(key(anchor, i), 0.0) for i in copies]) else ""
     return DuplicateGroup(level, keep, [(c, scores.get(c.id, 0.0)) for c in others], protected,
                           _evidence(library, (keep.id, g.centre), [c.id for c in others]), check), dropped
 

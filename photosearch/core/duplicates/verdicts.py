@@ -127,7 +127,7 @@ class Verifier:
         self.fill = fill
         self.workers = workers or os.cpu_count() or 1
         self._memo: dict[Key, int] = {}
-        self._added: dict[Key, float] = {}  # verify.py's `changed` of the pairs met (keep.drawn_on)
+        self._added: dict[Key, float | None] = {}  # verify.py's `changed` of the pairs met (keep.drawn_on)
         self._pool: ThreadPoolExecutor | None = None
         self.verified = 0  # pairs verified by this verifier (not found stored)
         self.proved = 0  # ... of them with a verdict (not failed, both records read)
@@ -169,19 +169,20 @@ class Verifier:
     def added(self, pairs: Sequence[Key]) -> dict[Key, float]:
         """The share of each proven pair that differs by something added (verify.py's `changed`: a
         caption, a logo), from this run's proofs or the evidence stored with the pair; a pair with
-        none (not proven in pixels, a damaged row) is left out."""
-        out = {k: self._added[k] for k in pairs if k in self._added}
-        rest = {k for k in pairs if k not in out} if self._trust_stored else set()
+        none (not proven in pixels, a damaged row) is left out of the answer."""
+        rest = {k for k in pairs if k not in self._added} if self._trust_stored else set()
         if rest:
             rows = self.library.catalog.select_in("SELECT a, b, evidence FROM dup_pairs WHERE evidence IS NOT NULL "
                                                   "AND a IN", sorted({a for a, _ in rest}))
             for a, b, evidence in rows:
                 if (a, b) in rest:
                     try:
-                        self._added[(a, b)] = out[(a, b)] = float(json.loads(evidence)["changed"])
+                        self._added[(a, b)] = float(json.loads(evidence)["changed"])
                     except (ValueError, TypeError, KeyError):
                         continue
-        return out
+            # asked once: a pair with none (a burst proven by its capture times) is not read again
+            self._added.update({k: None for k in rest if k not in self._added})
+        return {k: v for k in pairs if (v := self._added.get(k)) is not None}
 
     def verdicts(self, pairs: Iterable[Key]) -> dict[Key, int]:
         """The verdict of each pair, keyed (a, b) with a < b, verifying what is not known yet (each

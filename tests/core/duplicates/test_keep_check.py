@@ -74,3 +74,37 @@ def test_the_view_heads_such_a_group_with_what_to_look_at():
     assert heading(plain, 0) == "Group 1: 2 photos, copies, best score 0.93"
     warned = DuplicateGroup("copies", one, [(two, 0.93)], [], check=DRAWN_ON_WORDS)
     assert heading(warned, 4) == f"Group 5: 2 photos, copies, best score 0.93  ·  Look first: {DRAWN_ON_WORDS}"
+
+
+def test_a_photo_kept_for_its_twin_at_the_centre_reads_the_centres_proofs(monkeypatch):
+    # a reviewer's find: the photo kept may be the centre's lossless twin (the keep rules for the
+    # same pixels), whose pairs with the members were never proven; the centre's say the same
+    from types import SimpleNamespace
+
+    from photosearch.core.duplicates import finder
+    from photosearch.core.duplicates.grouping import Group
+    from photosearch.core.duplicates.verdicts import key
+    from photosearch.core.duplicates.verify import COPY, IDENTICAL
+
+    centre = Candidate(1, "/p/blog.jpg", 900_000, 0, 800, 600)
+    twin = Candidate(2, "/p/blog.png", 500_000, 0, 800, 600)  # lossless: kept over its lossy twin
+    copies = [Candidate(i, f"/p/copy{i}.jpg", 100_000, 0, 800, 600) for i in (3, 4, 5)]
+    info = {c.id: (c, None) for c in (centre, twin, *copies)}
+    verdicts = {key(1, 2): IDENTICAL, **{key(1, c.id): COPY for c in copies}}
+    lacking = {key(1, c.id): 0.09 for c in copies}  # the centre's proofs: each copy lacks the caption
+
+    class Proofs:
+        def stored(self, pairs):
+            return {k: verdicts[k] for k in pairs if k in verdicts}
+
+        def added(self, pairs):
+            return {k: lacking[k] for k in pairs if k in lacking}
+
+    monkeypatch.setattr(finder, "score_of", lambda library, pairs: {k: (1.0, 1.0) for k in pairs})
+    library = SimpleNamespace(catalog=SimpleNamespace(conn=SimpleNamespace(
+        execute=lambda *a: SimpleNamespace(fetchone=lambda: None))))
+    star = Group(1, [1, 2, 3, 4, 5], {2: 1.0, 3: 0.96, 4: 0.96, 5: 0.96})
+    group, _ = finder._finish(library, "copies", star, info, lambda pairs: [True] * len(pairs), Proofs(),
+                              finder.DEFAULT_RULES, [], [], ())
+    assert group is not None and group.keep is twin
+    assert group.check == DRAWN_ON_WORDS
