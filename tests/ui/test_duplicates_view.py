@@ -6,7 +6,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from photosearch.core.app import App
+from photosearch.core.duplicates.finder import DuplicateGroup
+from photosearch.core.duplicates.keep import DRAWN_ON_WORDS, Candidate
 from photosearch.core.library.paths import app_dirs
+from photosearch.ui.duplicates.group_delegate import heading
 from photosearch.ui.main_window import MainWindow
 
 
@@ -97,3 +100,28 @@ def test_the_view_shows_how_far_the_search_has_got_while_it_proves_pairs(qtbot, 
     assert "group(s)" in view.status.text()
     view._progress(1, "proving", 1, 9)  # an earlier search's, arriving late: not shown
     assert "group(s)" in view.status.text()
+
+
+def test_the_view_heads_such_a_group_with_what_to_look_at():
+    one = Candidate(1, "/p/a.jpg", 10, 0, 8, 8)
+    two = Candidate(2, "/p/b.jpg", 10, 0, 8, 8)
+    plain = DuplicateGroup("copies", one, [(two, 0.93)], [])
+    assert heading(plain, 0) == "Group 1: 2 photos, copies, best score 0.93"
+    warned = DuplicateGroup("copies", one, [(two, 0.93)], [], check=DRAWN_ON_WORDS)
+    assert heading(warned, 4) == f"Group 5: 2 photos, copies, best score 0.93  ·  Look first: {DRAWN_ON_WORDS}"
+
+
+def test_the_photo_kept_tells_on_hover_what_to_look_at(qapp):
+    # the heading is cut off in a narrow window: the photo kept's tooltip holds the whole of it
+    from PySide6.QtCore import Qt
+
+    from photosearch.ui.duplicates.group_model import GroupModel
+
+    one = Candidate(1, "/p/a.jpg", 10, 0, 8, 8)
+    two = Candidate(2, "/p/b.jpg", 10, 0, 8, 8)
+    model = GroupModel()
+    model.set_groups([DuplicateGroup("copies", one, [(two, 0.93)], [], check=DRAWN_ON_WORDS),
+                      DuplicateGroup("copies", two, [(one, 0.93)], [])])
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert model.data(model.index(0), tip) == f"/p/a.jpg\nthe photo to keep\nLook first: {DRAWN_ON_WORDS}"
+    assert model.data(model.index(1), tip) == "/p/b.jpg\nthe photo to keep"

@@ -39,7 +39,10 @@ class GroupModel(QAbstractListModel):
             member = self.member_at(index.row())
             if member is not None and member.id in g.evidence:
                 return f"{member.path}\n{g.evidence[member.id]}"
-            return f"{g.keep.path}\nthe photo to keep" if member is g.keep else None
+            if member is not g.keep:
+                return None
+            # the whole of what to look at (the heading is cut off in a narrow window)
+            return f"{g.keep.path}\nthe photo to keep" + (f"\nLook first: {g.check}" if g.check else "")
         return None
 
     def set_groups(self, groups: list[DuplicateGroup]) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from photosearch.core.duplicates.finder import DuplicateGroup
 from photosearch.core.duplicates.keep import DRAWN_ON_WORDS, Candidate, drawn_on
-from photosearch.ui.duplicates.group_delegate import heading
 from tests.core.duplicates.test_safety import groups
 from tests.core.duplicates.test_verify import textured
 from tests.test_cli import run
@@ -65,15 +63,6 @@ def test_drawn_on_asks_most_of_two_copies_or_more():
     assert not drawn_on([0.05])  # one copy: either could have been drawn on
     assert not drawn_on([0.05, 0.0, 0.0])  # only the copy drawn on differs
     assert not drawn_on([])
-
-
-def test_the_view_heads_such_a_group_with_what_to_look_at():
-    one = Candidate(1, "/p/a.jpg", 10, 0, 8, 8)
-    two = Candidate(2, "/p/b.jpg", 10, 0, 8, 8)
-    plain = DuplicateGroup("copies", one, [(two, 0.93)], [])
-    assert heading(plain, 0) == "Group 1: 2 photos, copies, best score 0.93"
-    warned = DuplicateGroup("copies", one, [(two, 0.93)], [], check=DRAWN_ON_WORDS)
-    assert heading(warned, 4) == f"Group 5: 2 photos, copies, best score 0.93  ·  Look first: {DRAWN_ON_WORDS}"
 
 
 def test_a_photo_kept_for_its_twin_at_the_centre_reads_the_centres_proofs(monkeypatch):
