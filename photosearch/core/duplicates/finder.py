@@ -5,7 +5,6 @@ are one photo, never two members of a group."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Collection, Sequence
@@ -23,7 +22,7 @@ from .grouping import Accepts, Group, star_groups
 from .keep import DEFAULT_RULES, DRAWN_ON_WORDS, Candidate, choose, drawn_on, one_per_file, preference, resolve_folders
 from .levels import CANDIDATE, IMPOSSIBLE, LEVELS, required
 from .pairs import Pair, RegionSource, score_of, stored_pairs, update_pairs
-from .verdicts import PixelSource, Verifier, key
+from .verdicts import PixelSource, Verifier, key, stored_evidence
 from .verify import DIFFERENT, IDENTICAL, SAME_VIEW
 
 log = logging.getLogger(__name__)
@@ -334,20 +333,14 @@ def _twins(centre: int, members: list[Candidate], verifier: Verifier) -> set[int
 
 def _evidence(library: Library, proven_against: tuple[int, int], others: list[int]) -> dict[int, str]:
     """Why each member is in its group, as verified against the photo kept (else against the
-    centre, its twin); pairs proven by bytes or capture time have no words."""
+    centre, its twin); pairs proven by bytes or capture time have no words, nor a damaged row."""
+    stored = stored_evidence(library, [key(anchor, other) for other in others for anchor in proven_against
+                                       if anchor != other])
     out = {}
     for other in others:
-        for anchor in proven_against:
-            if anchor == other:
-                continue
-            a, b = key(anchor, other)
-            row = library.catalog.conn.execute("SELECT evidence FROM dup_pairs WHERE a=? AND b=?", (a, b)).fetchone()
-            if row and row[0]:
-                try:
-                    out[other] = str(json.loads(row[0]).get("reason", ""))
-                    break
-                except (ValueError, AttributeError):  # a damaged row (JSON or not): the group stands, wordless
-                    continue
+        found = [stored[k] for k in (key(anchor, other) for anchor in proven_against if anchor != other) if k in stored]
+        if found:
+            out[other] = str(found[0].get("reason", ""))
     return out
 
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import cv2
 
@@ -52,6 +53,26 @@ def goes_first(pa: Pixels, pb: Pixels, ids: tuple[int, int] | None = None) -> bo
     if sa != sb:
         return sa > sb
     return ids is None or ids[0] <= ids[1]
+
+
+def stored_evidence(library: Library, pairs: Iterable[Key]) -> dict[Key, dict[str, Any]]:
+    """The evidence stored with these pairs (keyed a < b), read at once: the words and numbers
+    behind each verdict (verify.Evidence.summary). A row that is not a JSON object (damaged) is
+    left out, as is a pair with none (proven by bytes or capture times, or not yet)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    out = {}
+    for a, b, evidence in library.catalog.select_in("SELECT a, b, evidence FROM dup_pairs WHERE evidence IS NOT NULL "
+                                                    "AND a IN", sorted({a for a, _ in wanted})):
+        if (a, b) in wanted:
+            try:
+                facts = json.loads(evidence)
+            except (ValueError, TypeError, RecursionError):
+                continue
+            if isinstance(facts, dict):
+                out[(a, b)] = facts
+    return out
 
 
 def pixel_records(library: Library, ids: Iterable[int], fill: PixelSource | None = None) -> dict[int, Pixels]:
@@ -172,14 +193,11 @@ class Verifier:
         none (not proven in pixels, a damaged row) is left out of the answer."""
         rest = {k for k in pairs if k not in self._added} if self._trust_stored else set()
         if rest:
-            rows = self.library.catalog.select_in("SELECT a, b, evidence FROM dup_pairs WHERE evidence IS NOT NULL "
-                                                  "AND a IN", sorted({a for a, _ in rest}))
-            for a, b, evidence in rows:
-                if (a, b) in rest:
-                    try:
-                        self._added[(a, b)] = float(json.loads(evidence)["changed"])
-                    except (ValueError, TypeError, KeyError):
-                        continue
+            for k, facts in stored_evidence(self.library, rest).items():
+                try:
+                    self._added[k] = float(facts["changed"])
+                except (ValueError, TypeError, KeyError):
+                    continue
             # asked once: a pair with none (a burst proven by its capture times) is not read again
             self._added.update({k: None for k in rest if k not in self._added})
         return {k: v for k in pairs if (v := self._added.get(k)) is not None}

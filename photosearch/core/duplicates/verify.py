@@ -47,6 +47,7 @@ COPY_MOVED = 0.03  # share of blocks; ...
 COPY_CLUSTER = 5  # ... or this many moved blocks side by side: a thing that moved, not noise (copies: <= 4)
 COPY_DISPLACED = 2  # ... or this many blocks' content found at another place the pictures differ
 CLOSER = 1.25  # a picture inside the other with this many times its pixels along a side is a closer shot
+ADDED = 0.02  # share of changed blocks at which a copy is one "with something added" (text, a logo)
 COPY_CHANGED = 0.4  # an overlay, a logo, a watermark covers at most this much (heavy recompression: <= 0.34)
 # ... in this many separate places (of 2 blocks or more): things came and went all over the picture
 # (people walking past a still camera). Measured on the benchmark's held-out edits and frames of
@@ -71,7 +72,6 @@ COPY_PHOTOGRAPHED = 3  # ... or this many places that hold what a camera sees, n
 # recompression can be 'similar' then)
 OTHER_MOMENT = 0.7
 VIEW_COVERAGE = 0.5
-ADDED = 0.02  # share of changed blocks at which a copy is one "with something added" (text, a logo)
 VIEW_MATCH = 0.5  # blocks that agree or moved (the same content in both)
 IDENTICAL_AGREE = 0.97
 IDENTICAL_NOISE = 0.6  # median absolute difference (smoothed grey levels): re-encoding, not an edit

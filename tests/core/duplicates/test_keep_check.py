@@ -90,8 +90,7 @@ def test_a_photo_kept_for_its_twin_at_the_centre_reads_the_centres_proofs(monkey
             return {k: lacking[k] for k in pairs if k in lacking}
 
     monkeypatch.setattr(finder, "score_of", lambda library, pairs: {k: (1.0, 1.0) for k in pairs})
-    library = SimpleNamespace(catalog=SimpleNamespace(conn=SimpleNamespace(
-        execute=lambda *a: SimpleNamespace(fetchone=lambda: None))))
+    library = SimpleNamespace(catalog=SimpleNamespace(select_in=lambda *a: []))  # no words stored
     star = Group(1, [1, 2, 3, 4, 5], {2: 1.0, 3: 0.96, 4: 0.96, 5: 0.96})
     group, _ = finder._finish(library, "copies", star, info, lambda pairs: [True] * len(pairs), Proofs(),
                               finder.DEFAULT_RULES, [], [], ())
