@@ -24,11 +24,17 @@ class Matcher:
     where a patch is (nearly) uniform its correlation is undefined and OpenCV's TM_CCOEFF_NORMED
     returns rounding noise there, up to 1.0 (a logo's flat fill "matched" every block of a caption,
     which then read as a thing that moved). Patches' contrast comes from the picture's integral
-    images, made once."""
+    images, made once and only when asked (most matchers of a copy never are: a millisecond a
+    picture, a twentieth of a copy's proof)."""
 
     def __init__(self, image: np.ndarray):
         self.image = image
-        self._sum, self._squares = cv2.integral2(image, sdepth=cv2.CV_64F)
+        self._integrals: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _sums(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._integrals is None:
+            self._integrals = cv2.integral2(self.image, sdepth=cv2.CV_64F)
+        return self._integrals
 
     def match(self, tmpl: np.ndarray, top: int, bottom: int, left: int, right: int,
               floor: float | None = None) -> np.ndarray:
@@ -61,7 +67,8 @@ class Matcher:
                               - s[top:top + rows, left + tw:left + tw + cols]
                               - s[top + th:top + th + rows, left:left + cols] + s[top:top + rows, left:left + cols])
 
-        var = box(self._squares) / n - (box(self._sum) / n) ** 2
+        total, squares = self._sums()
+        var = box(squares) / n - (box(total) / n) ** 2
         flat = var < (flat_floor(tmpl) if floor is None else floor)
         return np.where(flat, np.float32(-1.0), score)
 
@@ -70,7 +77,7 @@ class Matcher:
         asked hundreds of times a pair; numpy's overhead on one position was most of its cost)."""
         th, tw = shape
         n = th * tw
-        s, q = self._sum, self._squares
+        s, q = self._sums()
         total = float(s[y + th, x + tw] - s[y, x + tw] - s[y + th, x] + s[y, x])
         squares = float(q[y + th, x + tw] - q[y, x + tw] - q[y + th, x] + q[y, x])
         return squares / n - (total / n) ** 2 < floor

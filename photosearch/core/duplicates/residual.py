@@ -315,11 +315,19 @@ def block_means(img: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
                                  interpolation=cv2.INTER_AREA), np.float32)
 
 
-def block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int) -> np.ndarray:
-    """Each block's normalised correlation of x and y, from block moments (no per-block loop)."""
-    mx, my = block_means(x, block, ny, nx), block_means(y, block, ny, nx)
+def block_moments(x: np.ndarray, block: int, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each block's mean of x and of its square: x's half of block_ncc."""
+    return block_means(x, block, ny, nx), block_means(x * x, block, ny, nx)
+
+
+def block_ncc(x: np.ndarray, y: np.ndarray, block: int, ny: int, nx: int,
+              x_moments: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Each block's normalised correlation of x and y, from block moments (no per-block loop);
+    `x_moments`: block_moments(x, ...), when x is a record's own and met again (own_blocks)."""
+    mx, mxx = block_moments(x, block, ny, nx) if x_moments is None else x_moments
+    my = block_means(y, block, ny, nx)
     cov = block_means(x * y, block, ny, nx) - mx * my
-    vx = block_means(x * x, block, ny, nx) - mx * mx
+    vx = mxx - mx * mx
     vy = block_means(y * y, block, ny, nx) - my * my
     return np.asarray(cov / (np.sqrt(np.maximum(vx, 0) * np.maximum(vy, 0)) + 1e-6), np.float32)
 
@@ -338,6 +346,22 @@ def own(p: Pixels) -> dict[str, np.ndarray]:
                "smooth": cv2.GaussianBlur(base, (0, 0), 1.0),
                "n_half": cv2.resize(n, (w // 2, h // 2), interpolation=cv2.INTER_AREA)}
         p.derived["residual"] = got  # two threads may both work it out: the same result either way
+    return got
+
+
+def own_blocks(p: Pixels) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+    """What a record compared in its own frame needs per block, worked out once per record (a
+    centre meets a dozen copies): its texture, and its half of the two block correlations."""
+    got = p.derived.get("residual_blocks")
+    if got is None:
+        mine = own(p)
+        h, w = p.grey.shape
+        block = block_for(h, w)
+        ny, nx = h // block, w // block
+        got = {"texture": block_means(mine["detail"], block, ny, nx),
+               "mid": block_moments(mine["mid"], block, ny, nx),
+               "coarse": block_moments(mine["coarse"], block // 2, ny, nx)}
+        p.derived["residual_blocks"] = got  # as own: the same result from any thread
     return got
 
 
@@ -365,13 +389,14 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     yy, xx = _grid(h, w)
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
     whole_block = block_means(inner, block, ny, nx) >= 0.999
-    texture_r, texture_o = block_means(detail_r, block, ny, nx), block_means(detail_o, block, ny, nx)
+    blocks_r = own_blocks(ref)
+    texture_r, texture_o = blocks_r["texture"], block_means(detail_o, block, ny, nx)
     informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
     mid_ref = mine["mid"]
 
     def ncc_after(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
         moved_other = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx)
+        return block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx, blocks_r["mid"])
 
     along_flow = ncc_after(flow[..., 0], flow[..., 1])
     cy, cx = (np.mgrid[0:ny, 0:nx].astype(np.float64) + 0.5) * block
@@ -386,7 +411,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
     half_o = cv2.resize(cv2.GaussianBlur(n_fitted, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
                         interpolation=cv2.INTER_AREA)
-    coarse = block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx)
+    coarse = block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx, blocks_r["coarse"])
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     off = block_flow - (centres @ fit).reshape(ny, nx, 2)
     # along a lone edge only the shift across it is known: that part alone counts
