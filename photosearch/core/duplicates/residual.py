@@ -213,7 +213,7 @@ def block_for(h: int, w: int) -> int:
     return BLOCK if min(h, w) >= 12 * BLOCK else BLOCK // 2
 
 
-def _box_mask(p: Pixels) -> np.ndarray:
+def box_mask(p: Pixels) -> np.ndarray:
     m = np.zeros(p.grey.shape, np.uint8)
     left, top, right, bottom = p.box
     m[top:bottom, left:right] = 1
@@ -349,18 +349,25 @@ def own(p: Pixels) -> dict[str, np.ndarray]:
     return got
 
 
-def own_blocks(p: Pixels) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
-    """What a record compared in its own frame needs per block, worked out once per record (a
-    centre meets a dozen copies): its texture, and its half of the two block correlations."""
+@dataclass(frozen=True)
+class OwnBlocks:
+    """What a record compared in its own frame needs per block (own_blocks)."""
+    texture: np.ndarray
+    mid: tuple[np.ndarray, np.ndarray]  # block_moments of own()["mid"]
+    coarse: tuple[np.ndarray, np.ndarray]  # ... of own()["coarse"], in half-size blocks
+
+
+def own_blocks(p: Pixels) -> OwnBlocks:
+    """Worked out once per record (a centre meets a dozen copies): its texture, and its half of
+    the two block correlations."""
     got = p.derived.get("residual_blocks")
     if got is None:
         mine = own(p)
         h, w = p.grey.shape
         block = block_for(h, w)
         ny, nx = h // block, w // block
-        got = {"texture": block_means(mine["detail"], block, ny, nx),
-               "mid": block_moments(mine["mid"], block, ny, nx),
-               "coarse": block_moments(mine["coarse"], block // 2, ny, nx)}
+        got = OwnBlocks(block_means(mine["detail"], block, ny, nx), block_moments(mine["mid"], block, ny, nx),
+                        block_moments(mine["coarse"], block // 2, ny, nx))
         p.derived["residual_blocks"] = got  # as own: the same result from any thread
     return got
 
@@ -377,8 +384,8 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     block = block_for(h, w)
     ny, nx = h // block, w // block
     warped = cv2.warpAffine(src, to_ref, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(_box_mask(other), to_ref, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    valid = (inside > 0) & (_box_mask(ref) > 0)
+    inside = cv2.warpAffine(box_mask(other), to_ref, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    valid = (inside > 0) & (box_mask(ref) > 0)
     cov_ref = _coverage(ref, invert(to_ref), other.grey.shape)
     cov_other = _coverage(other, to_ref, ref.grey.shape)
 
@@ -390,13 +397,13 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     inner = cv2.erode(valid.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(np.float32)
     whole_block = block_means(inner, block, ny, nx) >= 0.999
     blocks_r = own_blocks(ref)
-    texture_r, texture_o = blocks_r["texture"], block_means(detail_o, block, ny, nx)
+    texture_r, texture_o = blocks_r.texture, block_means(detail_o, block, ny, nx)
     informative = whole_block & (np.maximum(texture_r, texture_o) >= TEXTURE)
     mid_ref = mine["mid"]
 
     def ncc_after(fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
         moved_other = cv2.remap(no, xx + fx, yy + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx, blocks_r["mid"])
+        return block_ncc(mid_ref, cv2.GaussianBlur(moved_other, (0, 0), 1.2), block, ny, nx, blocks_r.mid)
 
     along_flow = ncc_after(flow[..., 0], flow[..., 1])
     cy, cx = (np.mgrid[0:ny, 0:nx].astype(np.float64) + 0.5) * block
@@ -411,7 +418,7 @@ def compare_aligned(a: Pixels, b: Pixels, m: Matrix) -> Residual:
     # coarse structure at half resolution: what a 2.5-pixel blur keeps, for a quarter of the work
     half_o = cv2.resize(cv2.GaussianBlur(n_fitted, (0, 0), 2.2), (nx * block // 2, ny * block // 2),
                         interpolation=cv2.INTER_AREA)
-    coarse = block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx, blocks_r["coarse"])
+    coarse = block_ncc(mine["coarse"], np.asarray(half_o), block // 2, ny, nx, blocks_r.coarse)
     centres = np.stack([cx.ravel(), cy.ravel(), np.ones(cx.size)], 1)
     off = block_flow - (centres @ fit).reshape(ny, nx, 2)
     # along a lone edge only the shift across it is known: that part alone counts
