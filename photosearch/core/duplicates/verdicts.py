@@ -36,8 +36,9 @@ UNVERIFIED = "could not be verified (an error in photosearch; it is asked again 
 # keeps its verdicts across releases; a rule made stricter must reach them)
 # 10, 11: identical sees the edge rows and corners no block held (a date stamp, a logo);
 # 12: and the borders outside the content boxes (a logo drawn on a flat frame); 13: two frames of a
-# still camera with people walking are not copies
-RULES_VERSION = "13"
+# still camera with people walking are not copies; 14: two crops of one photo shifted against each
+# other are not copies (a copy lies wholly inside the other)
+RULES_VERSION = "14"
 Key = tuple[int, int]
 
 
